@@ -1,0 +1,123 @@
+#include "store.h"
+
+#include <algorithm>
+#include <system_error>
+
+#include "journal.h"
+#include "timestamp.h"
+
+namespace fs = std::filesystem;
+
+namespace bkp {
+namespace {
+
+bool is_dir_nofollow(const fs::path& p) {
+  std::error_code ec;
+  return fs::symlink_status(p, ec).type() == fs::file_type::directory;
+}
+
+bool has_journal(const fs::path& series_dir) {
+  std::error_code ec;
+  return fs::symlink_status(series_dir / kJournalFile, ec).type() == fs::file_type::regular;
+}
+
+Series scan_series(const fs::path& dir, std::string folder) {
+  Series series{std::move(folder), dir, {}};
+  const Journal journal = Journal::load(dir);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const auto when = parse_timestamp(name);
+    if (!when || !is_dir_nofollow(entry.path())) continue;
+    Snapshot snap{name, series.folder, entry.path(), *when, journal.is_complete(name), {}};
+    if (const IniSection* section = journal.document().find(name))
+      for (const auto& [key, value] : section->entries()) snap.journal[key] = value;
+    series.snapshots.push_back(std::move(snap));
+  }
+  std::sort(series.snapshots.begin(), series.snapshots.end(),
+            [](const Snapshot& a, const Snapshot& b) { return a.name < b.name; });
+  return series;
+}
+
+}  // namespace
+
+const Snapshot* Series::newest_complete() const {
+  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it)
+    if (it->complete) return &*it;
+  return nullptr;
+}
+
+const Snapshot* Series::first_complete() const {
+  for (const auto& snap : snapshots)
+    if (snap.complete) return &snap;
+  return nullptr;
+}
+
+std::vector<const Snapshot*> Series::partials() const {
+  std::vector<const Snapshot*> out;
+  for (const auto& snap : snapshots)
+    if (!snap.complete) out.push_back(&snap);
+  return out;
+}
+
+Destination Destination::scan(const fs::path& root) {
+  Destination dest{root, {}};
+  std::vector<Series> older;
+  std::optional<Series> current;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    if (!is_dir_nofollow(entry.path()) || !has_journal(entry.path())) continue;
+    if (name == kCurrentSeries)
+      current = scan_series(entry.path(), name);
+    else if (is_timestamp_name(name))
+      older.push_back(scan_series(entry.path(), name));
+  }
+  std::sort(older.begin(), older.end(),
+            [](const Series& a, const Series& b) { return a.folder < b.folder; });
+  dest.series = std::move(older);
+  if (current) dest.series.push_back(std::move(*current));
+  return dest;
+}
+
+bool Destination::looks_like_destination(const fs::path& root) {
+  std::error_code ec;
+  if (!is_dir_nofollow(root)) return false;
+  if (has_journal(root / kCurrentSeries)) return true;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (is_timestamp_name(it->path().filename().string()) && has_journal(it->path())) return true;
+  }
+  return false;
+}
+
+const Series* Destination::current() const {
+  if (!series.empty() && series.back().is_current()) return &series.back();
+  return nullptr;
+}
+
+std::vector<const Snapshot*> Destination::complete_snapshots() const {
+  std::vector<const Snapshot*> out;
+  for (const auto& s : series)
+    for (const auto& snap : s.snapshots)
+      if (snap.complete) out.push_back(&snap);
+  std::sort(out.begin(), out.end(), [](const Snapshot* a, const Snapshot* b) { return a->name < b->name; });
+  return out;
+}
+
+const Snapshot* Destination::newest_complete() const {
+  const auto all = complete_snapshots();
+  return all.empty() ? nullptr : all.back();
+}
+
+const Snapshot* Destination::find_snapshot(const std::string& name) const {
+  for (const auto& s : series)
+    for (const auto& snap : s.snapshots)
+      if (snap.name == name) return &snap;
+  return nullptr;
+}
+
+bool Destination::name_taken(const std::string& name) const {
+  if (find_snapshot(name) != nullptr) return true;
+  std::error_code ec;
+  return fs::exists(root / name, ec) || fs::exists(root / kCurrentSeries / name, ec);
+}
+
+}  // namespace bkp

@@ -1,0 +1,32 @@
+// How bkp fails: every refusal or failure is one exception carrying the exit code and a
+// one-line message naming the path or option at fault; main() prints it and exits.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace bkp {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,       // refused to start, or the run failed (snapshot left partial)
+  kExitUsage = 2,         // bad command line
+  kExitUnreadable = 3,    // snapshot complete, but rsync could not read some files (rsync 23)
+};
+
+class Failure : public std::runtime_error {
+ public:
+  explicit Failure(const std::string& message, int exit_code = kExitFailure)
+      : std::runtime_error(message), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+class UsageError : public Failure {
+ public:
+  explicit UsageError(const std::string& message) : Failure(message, kExitUsage) {}
+};
+
+}  // namespace bkp

@@ -1,0 +1,10 @@
+// spdlog set-up shared by bkp's commands: "bkp: level: message" on stderr, -v/-q, --log-file.
+#pragma once
+
+#include "options.h"
+
+namespace bkp {
+
+void setup_logging(const LogOptions& options);
+
+}  // namespace bkp

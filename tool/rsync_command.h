@@ -1,0 +1,30 @@
+// Builds rsync's argument vector for one snapshot. Pure: no I/O, so every flag is unit-tested.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace bkp {
+
+struct RsyncPlan {
+  std::string rsync = "rsync";
+  std::vector<std::filesystem::path> sources;      // absolute, no trailing slash
+  std::filesystem::path target;                   // DEST/0/<snapshot>, absolute
+  std::vector<std::filesystem::path> link_dests;  // previous snapshot first, then reusable partials
+  bool numeric_ids = false;   // when root: owners stored by number, as restored by number
+  bool acls = false;          // destination supports POSIX ACLs
+  bool xattrs = false;        // destination supports user xattrs
+  bool checksum = false;
+  bool dry_run = false;
+  bool progress = false;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_from;
+};
+
+// rsync -aHS --delete ... -- SRC... TARGET/   (sources without trailing slash, so each
+// lands in TARGET/<basename>/). The target is always a fresh folder: the previous
+// snapshot is only ever read through --link-dest, never written.
+std::vector<std::string> build_rsync_argv(const RsyncPlan& plan);
+
+}  // namespace bkp
