@@ -1,0 +1,61 @@
+// A file descriptor owned by exactly one object, closed when that object goes away.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace bkpfs {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Shared so that a descriptor evicted from a cache stays open until the request using it
+// has finished (a splice reply may still be reading from it).
+using SharedFd = std::shared_ptr<const UniqueFd>;
+
+// Throws std::system_error for the current errno, naming what failed.
+[[noreturn]] inline void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+[[noreturn]] inline void throw_error(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+// Returns `fd` wrapped, or throws for errno when it is negative.
+inline UniqueFd check_fd(int fd, const std::string& what) {
+  if (fd < 0) throw_errno(what);
+  return UniqueFd(fd);
+}
+
+}  // namespace bkpfs

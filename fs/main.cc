@@ -1,0 +1,152 @@
+// bkpfs: mounts a bkp destination read-only as a timeline (see man/bkpfs.1).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "fd.h"
+#include "filesystem.h"
+#include "ops.h"
+#include "options.h"
+#include "preflight.h"
+#include "session.h"
+#include "timeline.h"
+
+extern char** environ;
+
+namespace bkpfs {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr auto kRefreshPeriod = std::chrono::milliseconds(500);
+
+void use_logger(std::shared_ptr<spdlog::logger> logger, Verbosity v) {
+  logger->set_level(v == Verbosity::Verbose ? spdlog::level::debug
+                    : v == Verbosity::Quiet ? spdlog::level::err
+                                            : spdlog::level::warn);
+  logger->set_pattern("bkpfs: %v");
+  spdlog::set_default_logger(std::move(logger));
+}
+
+// Tells a supervisor that started us with NOTIFY_SOCKET (systemd Type=notify, or the
+// tests) that the mount is in place.
+void notify_ready() {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || !*path) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract socket
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const char msg[] = "READY=1";
+  if (fd) ::sendto(fd.get(), msg, sizeof(msg) - 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+}
+
+int run_umount(const Options& opt) {
+  if (!is_mount_point(opt.mountpoint)) {
+    std::cerr << "bkpfs: " << opt.mountpoint << ": not mounted\n";
+    return kExitFailure;
+  }
+  const char* argv[] = {"fusermount3", "-u", "--", opt.mountpoint.c_str(), nullptr};
+  pid_t pid = 0;
+  if (::posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+    std::cerr << "bkpfs: cannot run fusermount3: " << std::strerror(errno) << "\n";
+    return kExitFailure;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : kExitFailure;
+}
+
+int run_mount(const Options& opt) {
+  namespace fs = std::filesystem;
+  const fs::path dest = fs::absolute(opt.dest).lexically_normal();
+  const fs::path mountpoint = fs::absolute(opt.mountpoint).lexically_normal();
+  try {
+    check_destination(dest);
+    check_mountpoint(mountpoint);
+    check_fuse_device();
+  } catch (const Refusal& r) {
+    std::cerr << "bkpfs: " << r.what() << "\n";
+    return kExitFailure;
+  }
+  use_logger(spdlog::stderr_logger_mt("bkpfs"), opt.mount.verbosity);
+  for (const std::string& o : opt.mount.dropped) spdlog::debug("ignoring mount option '{}'", o);
+
+  Options named = opt;
+  named.dest = dest.string();
+  try {
+    const auto started = std::chrono::steady_clock::now();
+    TimelineWatcher watcher(dest);  // reads folder names and journals only
+    UniqueFd dest_fd = check_fd(::open(dest.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), dest.string());
+    Filesystem filesystem(std::move(dest_fd), watcher);
+    const fuse_lowlevel_ops ops = make_operations();
+    Session session(fuse_arguments(named), ops, &filesystem);
+    session.mount(mountpoint.string());
+    spdlog::debug("mounted {} snapshots in {} ms", watcher.current()->snapshot_count(),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                      .count());
+    if (!opt.foreground) {
+      // The mount exists before the fork, so the parent exits with a usable mount; the
+      // kernel queues requests until the loop below starts. Threads start after the fork.
+      if (fuse_daemonize(0) != 0) throw std::runtime_error("cannot detach");
+      use_logger(std::make_shared<spdlog::logger>("bkpfs", std::make_shared<spdlog::sinks::syslog_sink_mt>(
+                                                               "bkpfs", LOG_PID, LOG_DAEMON, false)),
+                 opt.mount.verbosity);
+    }
+    notify_ready();
+    SignalHandlers signals(session.get());
+    watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
+      filesystem.timeline_changed(session.get(), before, after);
+    });
+    const unsigned threads = std::max(4u, std::min(16u, 2 * std::thread::hardware_concurrency()));
+    const int rc = session.loop(threads);
+    watcher.stop();
+    return rc == 0 ? 0 : kExitFailure;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace
+}  // namespace bkpfs
+
+int main(int argc, char** argv) {
+  using namespace bkpfs;
+  Options opt;
+  try {
+    opt = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "bkpfs: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  switch (opt.command) {
+    case Command::Help:
+      std::cout << usage();
+      return 0;
+    case Command::Version:
+      std::cout << "bkpfs " << BKP_VERSION << " (libfuse " << fuse_pkgversion() << ")\n";
+      return 0;
+    case Command::Umount:
+      return run_umount(opt);
+    case Command::Mount:
+      return run_mount(opt);
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,40 @@
+#include "ops.h"
+
+#include <spdlog/spdlog.h>
+
+namespace bkpfs {
+
+namespace {
+
+void init(void* userdata, fuse_conn_info* conn) {
+  auto& fs = *static_cast<Filesystem*>(userdata);
+  auto want = [conn](unsigned cap) {
+    if (conn->capable & cap) conn->want |= cap;
+  };
+  // Reads splice the page cache of the backup file straight into the FUSE device.
+  want(FUSE_CAP_SPLICE_WRITE);
+  want(FUSE_CAP_SPLICE_MOVE);
+  want(FUSE_CAP_READDIRPLUS);
+  want(FUSE_CAP_READDIRPLUS_AUTO);
+  want(FUSE_CAP_PARALLEL_DIROPS);
+  want(FUSE_CAP_ASYNC_READ);
+  // More requests in flight lets readahead of big files and many small reads overlap.
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  fs.set_skip_open((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
+  spdlog::debug("fuse: kernel {}.{}, no-open {}", conn->proto_major, conn->proto_minor, fs.skip_open());
+}
+
+}  // namespace
+
+fuse_lowlevel_ops make_operations() {
+  fuse_lowlevel_ops ops{};
+  ops.init = init;
+  add_entry_operations(ops);
+  add_dir_operations(ops);
+  add_file_operations(ops);
+  add_xattr_operations(ops);
+  return ops;
+}
+
+}  // namespace bkpfs

@@ -1,0 +1,72 @@
+// Regular files.
+//
+// open: snapshot files never change and every file descriptor is read-only, so bkpfs
+// answers the first OPEN with ENOSYS when the kernel offers FUSE_NO_OPEN_SUPPORT. The
+// kernel then stops sending OPEN and RELEASE altogether and keeps the page cache across
+// opens (as with keep_cache): reading a small file costs one READ round trip instead of
+// OPEN + READ + RELEASE, and a warm read none at all. Writes are still refused: the mount
+// is MS_RDONLY, so the VFS fails open(O_WRONLY|O_RDWR|O_TRUNC) and creat with EROFS
+// before asking us. Reads then come with fh = 0 and find their descriptor in a small
+// LRU keyed by node (Filesystem::read_fd), so a big file is not reopened per chunk.
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "firewall.h"
+#include "ops.h"
+
+namespace bkpfs {
+
+namespace {
+
+bool wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND | O_CREAT)); }
+
+void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Filesystem& fs = fs_of(req);
+  if (wants_write(fi->flags)) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  if (fs.skip_open()) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
+  fs.read_fd(ino);  // fails here, at open, if the file cannot be read
+  fi->keep_cache = 1;
+  fi->noflush = 1;
+  fuse_reply_open(req, fi);
+}
+
+void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+  SharedFd fd = fs_of(req).read_fd(ino);
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+  buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = fd->get();
+  buf.buf[0].pos = offset;
+  // `fd` stays referenced until the data has been spliced into the reply.
+  fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void copy_file_range(fuse_req_t req, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t, fuse_file_info*, size_t,
+                     int) {
+  fuse_reply_err(req, EROFS);
+}
+
+}  // namespace
+
+void add_file_operations(fuse_lowlevel_ops& ops) {
+  ops.open = Guard<open>::call;
+  ops.read = Guard<read>::call;
+  ops.release = release;
+  ops.write = write;
+  ops.create = create;
+  ops.fallocate = fallocate;
+  ops.copy_file_range = copy_file_range;
+}
+
+}  // namespace bkpfs

@@ -1,0 +1,27 @@
+// Checks made before mounting, so that a bad DEST or MOUNTPOINT gives one clear line and
+// exit status 1 instead of a libfuse message or a mount that shows nothing.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bkpfs {
+
+// A reason not to mount; main() prints "bkpfs: <what>" and exits 1.
+class Refusal : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Mount points listed in /proc/self/mountinfo text, unescaped ("\040" is a space).
+std::vector<std::string> parse_mount_points(std::string_view mountinfo);
+bool is_mount_point(const std::filesystem::path& path);
+
+void check_destination(const std::filesystem::path& dest);
+void check_mountpoint(const std::filesystem::path& mountpoint);
+void check_fuse_device();
+
+}  // namespace bkpfs
