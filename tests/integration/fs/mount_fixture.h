@@ -1,0 +1,110 @@
+// Shared helpers for the bkpfs integration tests: temporary folders, destinations written
+// by hand in the on-disk format of ../shared/contract.md (the original bkp.py's), running
+// programs, and Mount, which starts the real bkpfs on a real FUSE mount and always
+// unmounts it again, also when a test fails.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bkpfstest {
+
+namespace fs = std::filesystem;
+
+std::string bkpfs_binary();  // $BKPFS, set by meson
+std::string bkp_binary();    // $BKP, or empty when bkp is not built
+
+// A fresh directory under /tmp (mode 0755, so other users can reach a mount inside it),
+// removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+struct RunResult {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out;
+  std::string err;
+};
+RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+
+// Runs `body` in a child process as uid/gid (e.g. nobody); returns its exit status.
+int run_as(uid_t uid, gid_t gid, const std::function<int()>& body);
+
+// --- destinations written by hand -------------------------------------------------
+
+// One journal section in the original bkp.py's format.
+std::string section(const std::string& name, const std::string& status = "complete",
+                    const std::string& backup = "/old/place/0");
+// Replaces DEST/<series>/cfg.ini atomically (temp file + rename, as bkp does).
+void write_journal(const fs::path& series_dir, const std::string& text);
+// Creates DEST/<series>/<name>/src with a file, and (complete) its journal section.
+fs::path add_snapshot(const fs::path& dest, const std::string& series, const std::string& name,
+                      bool complete = true);
+// A timestamp name `n` seconds after 2026-11-01_00:00:00 (local time).
+std::string snapshot_name(int n);
+
+void write_file(const fs::path& file, const std::string& content, mode_t mode = 0644);
+std::string read_file(const fs::path& file);
+// `size` bytes of a non-repeating-per-MiB pattern, written in big blocks.
+void write_pattern_file(const fs::path& file, std::uint64_t size);
+// A fast 64-bit digest of a file's bytes, read in 1 MiB blocks.
+std::uint64_t digest(const fs::path& file);
+
+// Entry names of a directory in readdir order, without "." and "..".
+std::vector<std::string> list_dir(const fs::path& dir);
+// One line per entry below `root`: path, type, mode, owner, size, mtime, content digest
+// or symlink target or device number, and for files with several links which other
+// entries share its inode. Equal manifests mean a restore is faithful.
+std::string manifest(const fs::path& root);
+
+bool is_mounted(const fs::path& mountpoint);
+int count_fds(pid_t pid);
+long rss_kib(pid_t pid);
+// Polls `condition` every 50 ms until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// The real bkpfs, mounted in the foreground as a child process. The constructor returns
+// once bkpfs reports READY=1 on a NOTIFY_SOCKET (no polling of the mount table) and fails
+// the test if it exits instead. The destructor unmounts lazily with fusermount3 -u -z and
+// reaps the child, killing it if it does not exit.
+class Mount {
+ public:
+  Mount(const fs::path& dest, const fs::path& mountpoint, const std::vector<std::string>& extra = {});
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  const fs::path& path() const { return mountpoint_; }
+  fs::path operator/(const std::string& rel) const { return mountpoint_ / rel; }
+  pid_t pid() const { return pid_; }
+  bool ready() const { return ready_; }
+  std::string stderr_text() const;
+  // Waits for the child to exit (after a signal or unmount); its exit status or -1.
+  int wait_exit(std::chrono::milliseconds timeout);
+
+ private:
+  fs::path mountpoint_;
+  fs::path log_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  int exit_status_ = -1;
+};
+
+}  // namespace bkpfstest
