@@ -204,7 +204,7 @@ std::string manifest(const fs::path& root) {
   std::map<std::pair<dev_t, ino_t>, std::set<std::string>> links;
   std::vector<std::string> paths;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string rel = fs::relative(it->path(), root).string();
+    const std::string rel = it->path().lexically_relative(root).string();
     struct stat st {};
     check(::lstat(it->path().c_str(), &st) == 0, "lstat " + it->path().string());
     std::ostringstream line;
