@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "block_sharing.h"
 #include "errors.h"
 #include "json.h"
 #include "journal.h"
@@ -62,6 +63,7 @@ struct RunPlan {
   std::optional<std::string> rotate_to;       // full run: rename 0/ to this first
   std::vector<const Snapshot*> reuse;         // partials whose copied files are reused
   std::vector<const Snapshot*> discard;       // partials deleted (--discard-partial)
+  std::optional<fs::path> share_with;         // where changed files find their previous version
 };
 
 RunPlan plan_run(const Destination& dest, const BackupOptions& options) {
@@ -75,6 +77,9 @@ RunPlan plan_run(const Destination& dest, const BackupOptions& options) {
   plan.incremental = options.incremental && newest != nullptr;
   plan.base = plan.incremental ? newest : nullptr;
   if (!plan.incremental && newest != nullptr) plan.rotate_to = newest->name;
+  if (plan.incremental) plan.share_with = newest->path;
+  else if (options.share_blocks_full && newest != nullptr)  // where it will be once 0/ is renamed
+    plan.share_with = dest.root / newest->name / newest->name;
   if (current == nullptr) return plan;
 
   // Partials of 0/ can seed this run only if they share no inode with another series, which
@@ -108,8 +113,22 @@ void write_active(Journal& journal, const std::string& name, const std::vector<f
   journal.save();
 }
 
+// On reflink filesystems, changed files share their unchanged blocks with their previous
+// version; elsewhere an increment costs whole changed files, as with plain hard links.
+SharingStats share_changed_blocks(const RunPlan& plan, const fs::path& target, bool wanted, bool supported) {
+  if (!wanted || !plan.share_with) return {};
+  if (!supported) {
+    spdlog::info("block sharing is unavailable on this filesystem (no reflink): changed files are stored whole");
+    return {};
+  }
+  const SharingStats stats = share_with_previous(target, *plan.share_with);
+  spdlog::info("shared {} bytes of {} changed files with their previous versions", stats.shared_bytes, stats.files);
+  return stats;
+}
+
 void write_complete(Journal& journal, const std::string& name, const std::vector<fs::path>& sources,
-                    const fs::path& series_dir, const RunPlan& plan, const RsyncResult& result) {
+                    const fs::path& series_dir, const RunPlan& plan, const RsyncResult& result,
+                    const SharingStats& sharing) {
   journal.document().remove(kActiveSection);
   IniSection& done = journal.document().section(name);
   done.set("timestamp", name);
@@ -123,6 +142,7 @@ void write_complete(Journal& journal, const std::string& name, const std::vector
   done.set("rsync_exit", std::to_string(result.exit_code));
   done.set("files", std::to_string(result.files));
   done.set("bytes", std::to_string(result.bytes));
+  if (sharing.files > 0) done.set("shared_bytes", std::to_string(sharing.shared_bytes));
   if (result.exit_code == 23) done.set("warning", "some files could not be read; see the log of this run");
   journal.save();
 }
@@ -206,8 +226,9 @@ int run_backup(const BackupOptions& options) {
     throw Failure("rsync failed with exit status " + std::to_string(result.exit_code) + "; snapshot " +
                   target.string() + " is left partial and the next run will reuse it");
   }
+  const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
   sync_filesystem(target);
-  write_complete(journal, name, sources, series_dir, plan, result);
+  write_complete(journal, name, sources, series_dir, plan, result, sharing);
   for (const Snapshot* p : plan.reuse) remove_tree(p->path);
 
   if (outcome == RsyncOutcome::complete_vanished)

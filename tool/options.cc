@@ -93,6 +93,9 @@ CommandLine parse_backup(int argc, const char* const argv[]) {
       ("allow-empty", po::bool_switch(&opt.allow_empty), "accept empty source directories")
       ("discard-partial", po::bool_switch(&opt.discard_partial),
        "delete what an interrupted run left instead of reusing it")
+      ("no-reflink", "do not share unchanged blocks of changed files (XFS, btrfs)")
+      ("share-blocks-with-previous", po::bool_switch(&opt.share_blocks_full),
+       "full run: share identical blocks with the previous series (reflink filesystems)")
       ("config", po::value<std::string>(), "read options from FILE (name = value lines)");
   add_log_options(desc, opt.log);
   po::positional_options_description none;
@@ -102,6 +105,7 @@ CommandLine parse_backup(int argc, const char* const argv[]) {
     cl.help_text = describe(desc, kBackupUsage);
     return cl;
   }
+  opt.reflink = vm.count("no-reflink") == 0;
   if (vm.count("version")) {
     cl.command = CommandLine::Command::version;
     return cl;

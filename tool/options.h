@@ -21,6 +21,8 @@ struct BackupOptions {
   bool checksum = false;
   bool allow_empty = false;
   bool discard_partial = false;
+  bool reflink = true;                // share changed files' blocks where the filesystem can
+  bool share_blocks_full = false;     // full runs too (--share-blocks-with-previous)
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_from;
   LogOptions log;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <set>
 
+#include "block_sharing.h"
 #include "errors.h"
 
 namespace fs = std::filesystem;
@@ -131,7 +132,7 @@ DestinationFeatures check_destination(const fs::path& dest, bool& created) {
   ::close(fd);
   const bool links = ::link(probe.c_str(), probe_link.c_str()) == 0;
   const int link_errno = errno;
-  DestinationFeatures features{acl_supported(probe), xattr_supported(probe)};
+  DestinationFeatures features{acl_supported(probe), xattr_supported(probe), reflink_supported(dest)};
   ::unlink(probe_link.c_str());
   ::unlink(probe.c_str());
   if (!links) {

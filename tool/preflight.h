@@ -19,6 +19,7 @@ std::string find_rsync();
 struct DestinationFeatures {
   bool acls = false;
   bool xattrs = false;
+  bool reflink = false;  // files can share blocks (FICLONE works)
 };
 
 // Refuses a DEST that is not a directory or not writable, or whose filesystem cannot hard
