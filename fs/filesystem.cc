@@ -182,6 +182,7 @@ Listing Filesystem::list(NodeId id) {
   if (is_virtual_dir(node.kind)) {
     auto children = timeline()->list(node.kind, node.key);
     if (!children) throw_error(ENOENT, node.name);
+    out.self_ino = kVirtualInoBase + id;
     out.entries.reserve(children->size());
     for (VirtualEntry& child : *children) {
       const bool link = is_virtual_link(child.kind);
@@ -194,6 +195,8 @@ Listing Filesystem::list(NodeId id) {
   // stream holds no descriptor and a listing started before a prune still completes.
   SharedFd path_fd = dir_fd(id);
   UniqueFd fd = check_fd(open_noatime(path_fd->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), node.name);
+  struct stat self {};
+  if (::fstat(fd.get(), &self) == 0) out.self_ino = self.st_ino;
   DIR* dir = ::fdopendir(fd.get());
   if (!dir) throw_errno(node.name);
   fd.release();  // now owned by `dir`

@@ -40,6 +40,7 @@ struct DirEntry {
 };
 
 struct Listing {
+  ino_t self_ino = 1;  // for "."; glibc skips entries whose d_ino is 0
   std::vector<DirEntry> entries;
   bool immutable = false;  // snapshot content: the kernel may cache it
 };

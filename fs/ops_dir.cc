@@ -48,6 +48,7 @@ void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fus
       const char* name = i == 0 ? "." : "..";
       struct stat st {};
       st.st_mode = S_IFDIR;
+      st.st_ino = i == 0 ? listing.self_ino : 1;  // never 0: glibc would hide the entry
       if (plus) {
         fuse_entry_param e{};  // ino 0: attributes not given, the kernel makes no dentry
         e.attr = st;
