@@ -92,6 +92,15 @@ RunPlan plan_run(const Destination& dest, const BackupOptions& options) {
   return plan;
 }
 
+// Unchanged files are linked to the previous snapshot; files an interrupted run had
+// already copied are taken from its partial snapshot instead of being copied again.
+std::vector<fs::path> link_dests_of(const RunPlan& plan) {
+  std::vector<fs::path> dirs;
+  if (plan.base) dirs.push_back(plan.base->path);
+  for (const Snapshot* p : plan.reuse) dirs.push_back(p->path);
+  return dirs;
+}
+
 void describe_plan(const RunPlan& plan, const std::string& name, const fs::path& dest) {
   if (plan.rotate_to) spdlog::info("full run: {} becomes the older series {}", (dest / "0").string(), *plan.rotate_to);
   for (const Snapshot* p : plan.discard) spdlog::info("discarding partial snapshot {}", p->path.string());
@@ -162,15 +171,15 @@ int run_backup(const BackupOptions& options) {
   rsync.progress = options.log.verbosity >= 0 && ::isatty(STDERR_FILENO);
 
   if (options.dry_run) {
-    // Read-only: no lock, no journal, rsync --dry-run against where the snapshot would go.
+    // Read-only: no lock, no journal; rsync --dry-run into where the snapshot would go
+    // (rsync creates nothing there) tells what would be transferred.
     const Destination dest = fs::is_directory(dest_root) ? Destination::scan(dest_root) : Destination{dest_root, {}};
     const RunPlan plan = plan_run(dest, options);
     const std::string name = snapshot_name_for(dest, std::time(nullptr));
     describe_plan(plan, name, dest_root);
     rsync.dry_run = true;
-    rsync.target = plan.base ? plan.base->path : dest_root / kCurrentSeries / name;
-    if (!plan.base) rsync.target = dest_root / ".bkp-dry-run-does-not-exist";
-    if (plan.base) rsync.link_dests = {};  // compare against the previous snapshot directly
+    rsync.target = dest_root / kCurrentSeries / name;
+    rsync.link_dests = link_dests_of(plan);
     const auto result = run_rsync(build_rsync_argv(rsync), rsync.progress);
     spdlog::info("dry run: would transfer {} files, {} bytes; nothing was changed", result.files, result.bytes);
     return classify_rsync_exit(result.exit_code) == RsyncOutcome::failed ? kExitFailure : kExitOk;
@@ -210,8 +219,7 @@ int run_backup(const BackupOptions& options) {
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
   rsync.target = target;
-  if (plan.base) rsync.link_dests.push_back(plan.base->path);
-  for (const Snapshot* p : plan.reuse) rsync.link_dests.push_back(p->path);
+  rsync.link_dests = link_dests_of(plan);
   const auto argv = build_rsync_argv(rsync);
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;

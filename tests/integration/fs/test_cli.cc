@@ -1,1 +1,167 @@
+// The command line: refusals with one clear line and exit status 1 (2 for usage), the
+// daemon form, bkpfs umount, SIGTERM, and the fstab form through mount.fuse3.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <gtest/gtest.h>
+
+#include "mount_fixture.h"
+
+namespace bkpfstest {
+namespace {
+
+using namespace std::chrono_literals;
+
+int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+struct Dest {
+  TempDir tmp;
+  fs::path dest = tmp / "dest";
+  fs::path mnt = tmp / "mnt";
+  Dest() {
+    add_snapshot(dest, "0", snapshot_name(0));
+    fs::create_directories(mnt);
+  }
+};
+
+// A refusal: exit 1, one line on stderr naming `path` and containing `reason`, no mount.
+void expect_refusal(const RunResult& r, const fs::path& path, const std::string& reason, const fs::path& mnt) {
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("bkpfs: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
+  EXPECT_FALSE(is_mounted(mnt));
+}
+
+TEST(Cli, MissingDestination) {
+  Dest d;
+  const fs::path missing = d.tmp / "nope";
+  expect_refusal(run({bkpfs_binary(), "mount", missing.string(), d.mnt.string()}), missing,
+                 "No such file or directory", d.mnt);
+}
+
+TEST(Cli, DestinationThatIsNotADestination) {
+  Dest d;
+  const fs::path plain = d.tmp / "plain";
+  fs::create_directories(plain / "stuff");
+  expect_refusal(run({bkpfs_binary(), "mount", plain.string(), d.mnt.string()}), plain, "not a bkp destination",
+                 d.mnt);
+}
+
+TEST(Cli, MissingMountpoint) {
+  Dest d;
+  const fs::path missing = d.tmp / "no-mnt";
+  expect_refusal(run({bkpfs_binary(), "mount", d.dest.string(), missing.string()}), missing,
+                 "No such file or directory", missing);
+}
+
+TEST(Cli, MountpointThatIsAFile) {
+  Dest d;
+  const fs::path file = d.tmp / "file";
+  write_file(file, "x");
+  expect_refusal(run({bkpfs_binary(), "mount", d.dest.string(), file.string()}), file, "not a directory", file);
+}
+
+TEST(Cli, MountpointAlreadyMounted) {
+  Dest d;
+  Mount m(d.dest, d.mnt);
+  ASSERT_TRUE(m.ready());
+  RunResult r = run({bkpfs_binary(), "mount", d.dest.string(), d.mnt.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(d.mnt.string() + ": already mounted"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(m / "latest"));  // the first mount is untouched
+}
+
+TEST(Cli, FuseDeviceUnavailable) {
+  if (::geteuid() != 0 || run({"unshare", "-m", "true"}).status != 0) GTEST_SKIP() << "needs mount namespaces";
+  Dest d;
+  // In a private mount namespace, an empty /dev hides /dev/fuse from bkpfs only.
+  RunResult r = run({"unshare", "-m", "sh", "-c",
+                     "mount -t tmpfs none /dev && exec \"$0\" mount \"$1\" \"$2\"", bkpfs_binary(),
+                     d.dest.string(), d.mnt.string()});
+  expect_refusal(r, "/dev/fuse", "No such file or directory", d.mnt);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  Dest d;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {},
+           {"mount", d.dest.string()},
+           {"mount", d.dest.string(), d.mnt.string(), "-o", "frobnicate"},
+           {"mount", d.dest.string(), d.mnt.string(), "--bogus"},
+           {"umount"}}) {
+    std::vector<std::string> argv{bkpfs_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = run(argv);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+  }
+  RunResult r = run({bkpfs_binary(), "mount", d.dest.string(), d.mnt.string(), "-o", "ro,frobnicate"});
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+}
+
+TEST(Cli, HelpAndVersion) {
+  RunResult help = run({bkpfs_binary(), "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("bkpfs mount DEST MOUNTPOINT"), std::string::npos);
+  EXPECT_NE(help.out.find("fuse.bkpfs"), std::string::npos);
+  RunResult version = run({bkpfs_binary(), "--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out.rfind("bkpfs ", 0), 0u) << version.out;
+}
+
+TEST(Cli, DaemonMountIsUsableAtOnceAndUmountUnmounts) {
+  Dest d;
+  RunResult r = run({bkpfs_binary(), "mount", d.dest.string(), d.mnt.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The parent returned: the mount is there and answers right away.
+  const bool mounted = is_mounted(d.mnt);
+  EXPECT_TRUE(mounted);
+  EXPECT_EQ(list_dir(d.mnt / "by-date"), std::vector<std::string>{snapshot_name(0)});
+  RunResult u = run({bkpfs_binary(), "umount", d.mnt.string()});
+  EXPECT_EQ(u.status, 0) << u.err;
+  EXPECT_FALSE(is_mounted(d.mnt));
+  if (is_mounted(d.mnt)) run({"fusermount3", "-u", "-z", d.mnt.string()});
+  RunResult again = run({bkpfs_binary(), "umount", d.mnt.string()});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("not mounted"), std::string::npos) << again.err;
+}
+
+TEST(Cli, SigtermAndSigintUnmountCleanly) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    Dest d;
+    Mount m(d.dest, d.mnt);
+    ASSERT_TRUE(m.ready());
+    ASSERT_TRUE(fs::exists(m / "latest"));
+    ASSERT_EQ(::kill(m.pid(), sig), 0);
+    EXPECT_EQ(m.wait_exit(5s), 0) << m.stderr_text();
+    EXPECT_FALSE(is_mounted(d.mnt));
+  }
+}
+
+TEST(Cli, FstabFormThroughMountFuse3) {
+  if (::geteuid() != 0 || ::access("/sbin/mount.fuse3", X_OK) != 0) GTEST_SKIP() << "needs root and mount.fuse3";
+  Dest d;
+  // What mount(8) runs for "DEST MNT fuse.bkpfs ro,allow_other,nofail,_netdev 0 0"; mount.fuse3
+  // finds bkpfs in PATH and calls "bkpfs DEST MNT -o ro,allow_other,...,dev,suid".
+  const std::string path = fs::path(bkpfs_binary()).parent_path().string() + ":" + std::getenv("PATH");
+  RunResult r = run({"/sbin/mount.fuse3", d.dest.string(), d.mnt.string(), "-t", "fuse.bkpfs", "-o",
+                     "ro,allow_other,nofail,_netdev,noauto,user,defaults,x-systemd.automount"},
+                    {{"PATH", path}});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(is_mounted(d.mnt));
+  EXPECT_EQ(list_dir(d.mnt / "by-date"), std::vector<std::string>{snapshot_name(0)});
+  const std::string mounts = read_file("/proc/self/mountinfo");
+  EXPECT_NE(mounts.find(d.mnt.string() + " ro,nosuid,nodev"), std::string::npos);
+  EXPECT_NE(mounts.find("fuse.bkpfs " + d.dest.string()), std::string::npos);
+  EXPECT_EQ(run({bkpfs_binary(), "umount", d.mnt.string()}).status, 0);
+  if (is_mounted(d.mnt)) run({"fusermount3", "-u", "-z", d.mnt.string()});
+}
+
+}  // namespace
+}  // namespace bkpfstest
