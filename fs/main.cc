@@ -1,5 +1,6 @@
 // bkpfs: mounts a bkp destination read-only as a timeline (see man/bkpfs.1).
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -117,7 +118,10 @@ int run_mount(const Options& opt) {
     const unsigned threads = std::max(4u, std::min(16u, 2 * std::thread::hardware_concurrency()));
     const int rc = session.loop(threads);
     watcher.stop();
-    return rc == 0 ? 0 : kExitFailure;
+    // libfuse reports the signal that ended the loop; being asked to stop is a clean exit.
+    const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
+    if (!clean) spdlog::error("FUSE loop failed ({})", rc);
+    return clean ? 0 : kExitFailure;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFailure;
