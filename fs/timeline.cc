@@ -98,6 +98,11 @@ std::optional<std::string> Timeline::link_target(Kind link) const {
   return std::nullopt;
 }
 
+bool Timeline::operator==(const Timeline& other) const {
+  return snapshots_ == other.snapshots_ && series_ == other.series_ && newest_ == other.newest_ &&
+         current_ == other.current_;
+}
+
 std::optional<std::string> Timeline::series_of(const std::string& snapshot) const {
   auto it = snapshots_.find(snapshot);
   if (it == snapshots_.end()) return std::nullopt;
@@ -128,17 +133,12 @@ void add_stamp(std::string& sig, const std::filesystem::path& path) {
 }
 }  // namespace
 
-std::string TimelineWatcher::signature() const {
-  std::vector<std::string> folders;
-  {
-    std::lock_guard lock(mutex_);
-    folders = series_folders_;
-  }
+std::string TimelineWatcher::signature(const std::vector<std::string>& series_folders) const {
   std::string sig;
   add_stamp(sig, dest_);
   add_stamp(sig, dest_ / bkp::kCurrentSeries);
   add_stamp(sig, dest_ / bkp::kCurrentSeries / bkp::kJournalFile);
-  for (const std::string& folder : folders) {
+  for (const std::string& folder : series_folders) {
     add_stamp(sig, dest_ / folder);
     add_stamp(sig, dest_ / folder / bkp::kJournalFile);
   }
@@ -146,25 +146,38 @@ std::string TimelineWatcher::signature() const {
 }
 
 bool TimelineWatcher::refresh() {
-  // The signature is taken before the scan: a change during the scan shows up as a
-  // different signature at the next check, so it is never lost.
-  std::string sig = signature();
+  std::vector<std::string> folders;
+  std::string last;
+  bool scanned = false;
   {
     std::lock_guard lock(mutex_);
-    if (current_ && sig == signature_) return false;
+    folders = series_folders_;
+    last = signature_;
+    scanned = current_ != nullptr;
   }
-  bkp::Destination dest = bkp::Destination::scan(dest_);
-  auto timeline = Timeline::build(dest);
-  std::vector<std::string> folders;
-  for (const bkp::Series& s : dest.series) folders.push_back(s.folder);
-  std::lock_guard lock(mutex_);
-  const bool first = !current_;
-  current_ = std::move(timeline);
-  // When the series folders changed, the next signature covers other files and differs
-  // from this one: that costs one extra rescan, never a missed change.
-  series_folders_ = std::move(folders);
-  signature_ = std::move(sig);
-  return !first;
+  if (scanned && signature(folders) == last) return false;
+  // Stamps are taken before the scan, over the series folders the scan finds: a change
+  // during the scan then shows as a different signature at the next check, never lost.
+  for (int attempt = 0;; ++attempt) {
+    std::string sig = signature(folders);
+    bkp::Destination dest = bkp::Destination::scan(dest_);
+    std::vector<std::string> found;
+    for (const bkp::Series& s : dest.series) found.push_back(s.folder);
+    if (found != folders && attempt < 3) {  // series appeared or went: stamp those and rescan
+      folders = std::move(found);
+      continue;
+    }
+    auto timeline = Timeline::build(dest);
+    std::lock_guard lock(mutex_);
+    signature_ = std::move(sig);
+    series_folders_ = std::move(folders);
+    // A rewritten journal that changes nothing visible (a new key, an [ACTIVE] run starting)
+    // is no change: the kernel keeps everything it cached.
+    if (current_ && *current_ == *timeline) return false;
+    const bool first = !current_;
+    current_ = std::move(timeline);
+    return !first;
+  }
 }
 
 void TimelineWatcher::start(std::chrono::milliseconds period, OnChange on_change) {

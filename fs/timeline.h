@@ -63,6 +63,8 @@ class Timeline {
   // Folder (relative to DEST) of the series holding the complete snapshot `name`.
   std::optional<std::string> series_of(const std::string& snapshot) const;
 
+  bool operator==(const Timeline& other) const;
+
   std::time_t newest_time() const { return newest_time_; }
   std::size_t snapshot_count() const { return snapshots_.size(); }
   std::size_t series_count() const { return series_.size(); }
@@ -71,6 +73,7 @@ class Timeline {
   struct SeriesView {
     std::string folder;                  // "0" or a timestamp, relative to DEST
     std::vector<std::string> snapshots;  // complete ones, sorted
+    bool operator==(const SeriesView&) const = default;
   };
   std::map<std::string, std::string> snapshots_;  // complete snapshot -> series folder
   std::map<std::string, SeriesView> series_;      // first complete snapshot -> series
@@ -100,7 +103,7 @@ class TimelineWatcher {
   void stop();
 
  private:
-  std::string signature() const;
+  std::string signature(const std::vector<std::string>& series_folders) const;
 
   const std::filesystem::path dest_;
   mutable std::mutex mutex_;
