@@ -115,9 +115,13 @@ int run_mount(const Options& opt) {
     watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
       filesystem.timeline_changed(session.get(), before, after);
     });
+    // The watcher thread uses the session: it must stop first, however this scope ends.
+    struct StopWatcher {
+      TimelineWatcher& w;
+      ~StopWatcher() { w.stop(); }
+    } stop_watcher{watcher};
     const unsigned threads = std::max(4u, std::min(16u, 2 * std::thread::hardware_concurrency()));
     const int rc = session.loop(threads);
-    watcher.stop();
     // libfuse reports the signal that ended the loop; being asked to stop is a clean exit.
     const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     if (!clean) spdlog::error("FUSE loop failed ({})", rc);

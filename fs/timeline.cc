@@ -128,7 +128,8 @@ void add_stamp(std::string& sig, const std::filesystem::path& path) {
     sig += "-;";
     return;
   }
-  sig += std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
+  // nlink too: a snapshot folder made or removed within one timestamp tick still counts.
+  sig += std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' + std::to_string(st.st_nlink) + ':' +
          std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ';';
 }
 }  // namespace
