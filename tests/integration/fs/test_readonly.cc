@@ -65,6 +65,28 @@ TEST(ReadOnly, EveryWriteFailsWithErofs) {
   EXPECT_EQ(list_dir(dest / "0" / name / "src").size(), 2u);
 }
 
+TEST(ReadOnly, NothingOutsideDestIsReachable) {
+  TempDir tmp;
+  const fs::path dest = tmp / "dest", outside = tmp / "outside";
+  const std::string good = snapshot_name(0), linked = snapshot_name(60);
+  fs::create_directories(outside / "src");
+  write_file(outside / "src/secret", "outside\n");
+  const fs::path src = add_snapshot(dest, "0", good) / "src";
+  // A snapshot "folder" that is a symlink out of DEST, with a complete journal section.
+  fs::create_directory_symlink(outside, dest / "0" / linked);
+  write_journal(dest / "0", read_file(dest / "0/cfg.ini") + section(linked));
+  fs::create_directory_symlink(outside, src / "dirlink");
+  Mount m(dest, tmp / "mnt");
+  ASSERT_TRUE(m.ready());
+  EXPECT_EQ(list_dir(m / "by-date"), std::vector<std::string>{good});
+  EXPECT_FALSE(fs::exists(m / "by-date" / linked / "src/secret"));
+  // Inside a snapshot a symlink is only a symlink: bkpfs never resolves it itself.
+  const fs::path shown = m / "by-date" / good / "src/dirlink";
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(shown)));
+  EXPECT_EQ(fs::read_symlink(shown), outside);
+  EXPECT_EQ(list_dir(m / "by-date" / good / "src").size(), 2u);  // file.txt, dirlink
+}
+
 TEST(ReadOnly, UnprivilegedUserReadsWhatModesAllow) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
   TempDir tmp;
