@@ -8,6 +8,8 @@
 // is MS_RDONLY, so the VFS fails open(O_WRONLY|O_RDWR|O_TRUNC) and creat with EROFS
 // before asking us. Reads then come with fh = 0 and find their descriptor in a small
 // LRU keyed by node (Filesystem::read_fd), so a big file is not reopened per chunk.
+// Measured on 50,000 files of 2 KB read with tar, page cache warm: 1.4-1.9 s skipping
+// OPEN, 2.3-4.9 s answering it (with keep_cache), against ~0.7-1.0 s natively.
 #include <fcntl.h>
 
 #include <unistd.h>
