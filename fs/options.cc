@@ -1,8 +1,6 @@
 #include "options.h"
 
 #include <algorithm>
-#include <array>
-#include <sstream>
 
 #include <boost/program_options.hpp>
 

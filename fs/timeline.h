@@ -9,7 +9,6 @@
 // (versions/, changes/) are added as more Kinds answered by list()/find().
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
