@@ -132,6 +132,16 @@ TEST(Cli, DaemonMountIsUsableAtOnceAndUmountUnmounts) {
   EXPECT_NE(again.err.find("not mounted"), std::string::npos) << again.err;
 }
 
+TEST(Cli, UmountEndsAForegroundMount) {
+  Dest d;
+  Mount m(d.dest, d.mnt);
+  ASSERT_TRUE(m.ready());
+  RunResult u = run({bkpfs_binary(), "umount", d.mnt.string()});
+  EXPECT_EQ(u.status, 0) << u.err;
+  EXPECT_EQ(m.wait_exit(5s), 0) << m.stderr_text();
+  EXPECT_FALSE(is_mounted(d.mnt));
+}
+
 TEST(Cli, SigtermAndSigintUnmountCleanly) {
   for (int sig : {SIGTERM, SIGINT}) {
     Dest d;

@@ -2,6 +2,7 @@
 // allow_other an unprivileged user reads exactly what the modes allow.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -85,6 +86,29 @@ TEST(ReadOnly, NothingOutsideDestIsReachable) {
   EXPECT_TRUE(fs::is_symlink(fs::symlink_status(shown)));
   EXPECT_EQ(fs::read_symlink(shown), outside);
   EXPECT_EQ(list_dir(m / "by-date" / good / "src").size(), 2u);  // file.txt, dirlink
+}
+
+TEST(ReadOnly, SpecialFilesAreListedAndNeverBlock) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for mknod";
+  TempDir tmp;
+  const fs::path dest = tmp / "dest";
+  const std::string name = snapshot_name(0);
+  const fs::path src = add_snapshot(dest, "0", name) / "src";
+  ASSERT_EQ(::mkfifo((src / "fifo").c_str(), 0644), 0);
+  ASSERT_EQ(::mknod((src / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+  Mount m(dest, tmp / "mnt");
+  ASSERT_TRUE(m.ready());
+  const fs::path shown = m / "by-date" / name / "src";
+  struct stat st {};
+  ASSERT_EQ(::lstat((shown / "null").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 3));
+  EXPECT_EQ(error_of([&] { return ::open((shown / "null").c_str(), O_RDONLY); }), EACCES);  // nodev
+  int fd = ::open((shown / "fifo").c_str(), O_RDONLY | O_NONBLOCK);  // a fifo opens without a writer
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) ::close(fd);
+  // (A fifo is the kernel's, not the snapshot's data: as on any read-only filesystem it
+  // can be opened for writing when it has a reader, and writes go to that reader only.)
 }
 
 TEST(ReadOnly, UnprivilegedUserReadsWhatModesAllow) {
