@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <unordered_map>
 
 namespace bkp {
 namespace {
@@ -42,6 +43,7 @@ std::string& IniSection::set(const std::string& key, std::string value) {
 
 IniDocument IniDocument::parse(const std::string& text) {
   IniDocument doc;
+  std::unordered_map<std::string, size_t> index;  // journals can hold thousands of sections
   IniSection* current = nullptr;
   std::string* last_value = nullptr;  // for configparser's indented continuation lines
   std::istringstream in(text);
@@ -55,7 +57,9 @@ IniDocument IniDocument::parse(const std::string& text) {
       continue;
     }
     if (stripped.front() == '[' && stripped.back() == ']') {
-      current = &doc.section(stripped.substr(1, stripped.size() - 2));
+      const auto [at, fresh] = index.emplace(stripped.substr(1, stripped.size() - 2), doc.sections_.size());
+      if (fresh) doc.sections_.emplace_back(at->first);
+      current = &doc.sections_[at->second];  // a repeated section is merged, as configparser's strict=False
       last_value = nullptr;
       continue;
     }

@@ -1,7 +1,9 @@
 #include "store.h"
 
 #include <algorithm>
+#include <string_view>
 #include <system_error>
+#include <unordered_map>
 
 #include "journal.h"
 #include "timestamp.h"
@@ -24,13 +26,19 @@ bool has_journal(const fs::path& series_dir) {
 Series scan_series(const fs::path& dir, std::string folder) {
   Series series{std::move(folder), dir, {}};
   const Journal journal = Journal::load(dir);
+  // Indexed once: a series may hold thousands of snapshots, and a lookup per folder in
+  // the section list would make the scan quadratic.
+  std::unordered_map<std::string_view, const IniSection*> sections;
+  for (const auto& section : journal.document().sections()) sections.emplace(section.name(), &section);
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     const auto when = parse_timestamp(name);
     if (!when || !is_dir_nofollow(entry.path())) continue;
-    Snapshot snap{name, series.folder, entry.path(), *when, journal.is_complete(name), {}};
-    if (const IniSection* section = journal.document().find(name))
-      for (const auto& [key, value] : section->entries()) snap.journal[key] = value;
+    Snapshot snap{name, series.folder, entry.path(), *when, false, {}};
+    if (const auto found = sections.find(name); found != sections.end()) {
+      snap.complete = found->second->get_or("status", "") == kStatusComplete;
+      for (const auto& [key, value] : found->second->entries()) snap.journal[key] = value;
+    }
     series.snapshots.push_back(std::move(snap));
   }
   std::sort(series.snapshots.begin(), series.snapshots.end(),

@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "json.h"
 #include "journal.h"
+#include "link_unchanged.h"
 #include "lock.h"
 #include "preflight.h"
 #include "rsync_command.h"
@@ -92,13 +93,28 @@ RunPlan plan_run(const Destination& dest, const BackupOptions& options) {
   return plan;
 }
 
-// Unchanged files are linked to the previous snapshot; files an interrupted run had
-// already copied are taken from its partial snapshot instead of being copied again.
-std::vector<fs::path> link_dests_of(const RunPlan& plan) {
+// Unchanged files are linked to the previous snapshot (by rsync unless `prelinked`);
+// files an interrupted run had already copied are taken from its partial snapshot.
+std::vector<fs::path> link_dests_of(const RunPlan& plan, bool prelinked) {
   std::vector<fs::path> dirs;
-  if (plan.base) dirs.push_back(plan.base->path);
+  if (plan.base && !prelinked) dirs.push_back(plan.base->path);
   for (const Snapshot* p : plan.reuse) dirs.push_back(p->path);
   return dirs;
+}
+
+// Links the unchanged files of every source into the new snapshot before rsync runs.
+LinkStats prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources, const fs::path& target,
+                            const DestinationFeatures& features) {
+  LinkStats total;
+  for (const auto& src : sources) {
+    const auto name = src.filename();
+    const LinkStats one = link_unchanged(src, plan.base->path / name, target / name,
+                                         LinkPolicy{.compare_xattrs = features.acls || features.xattrs});
+    total.linked += one.linked;
+    total.directories += one.directories;
+  }
+  spdlog::debug("linked {} unchanged files in {} directories to {}", total.linked, total.directories, plan.base->name);
+  return total;
 }
 
 void describe_plan(const RunPlan& plan, const std::string& name, const fs::path& dest) {
@@ -179,7 +195,7 @@ int run_backup(const BackupOptions& options) {
     describe_plan(plan, name, dest_root);
     rsync.dry_run = true;
     rsync.target = dest_root / kCurrentSeries / name;
-    rsync.link_dests = link_dests_of(plan);
+    rsync.link_dests = link_dests_of(plan, false);
     const auto result = run_rsync(build_rsync_argv(rsync), rsync.progress);
     spdlog::info("dry run: would transfer {} files, {} bytes; nothing was changed", result.files, result.bytes);
     return classify_rsync_exit(result.exit_code) == RsyncOutcome::failed ? kExitFailure : kExitOk;
@@ -218,8 +234,11 @@ int run_backup(const BackupOptions& options) {
   if (::mkdir(target.c_str(), 0755) != 0)
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
+  // With --checksum, "unchanged" needs rsync's checksums: leave the linking to --link-dest.
+  rsync.prelinked = plan.base != nullptr && !options.checksum;
+  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features);
   rsync.target = target;
-  rsync.link_dests = link_dests_of(plan);
+  rsync.link_dests = link_dests_of(plan, rsync.prelinked);
   const auto argv = build_rsync_argv(rsync);
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;
@@ -234,8 +253,10 @@ int run_backup(const BackupOptions& options) {
     throw Failure("rsync failed with exit status " + std::to_string(result.exit_code) + "; snapshot " +
                   target.string() + " is left partial and the next run will reuse it");
   }
+  spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
   sync_filesystem(target);
+  spdlog::debug("snapshot data is on disk");
   write_complete(journal, name, sources, series_dir, plan, result, sharing);
   for (const Snapshot* p : plan.reuse) remove_tree(p->path);
 

@@ -1,5 +1,7 @@
 #include "block_sharing.h"
 
+#include "unique_fd.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/fs.h>
@@ -21,20 +23,7 @@ namespace {
 constexpr uint64_t kLargeRange = 16 << 20;  // btrfs's per-call limit
 constexpr uint64_t kSmallRange = 128 << 10;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 // One FIDEDUPERANGE call: returns the bytes the kernel found identical and shared.
 uint64_t dedupe(int src, int dst, uint64_t offset, uint64_t length) {

@@ -15,7 +15,7 @@ void setup_logging(const LogOptions& options) {
   std::vector<spdlog::sink_ptr> sinks{console};
   if (options.log_file) {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.log_file->string());
-    file->set_pattern("[%Y-%m-%d %H:%M:%S] [%P] %l: %v");
+    file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] %l: %v");
     file->set_level(spdlog::level::debug);
     sinks.push_back(file);
   }

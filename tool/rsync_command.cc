@@ -16,6 +16,10 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
   if (plan.checksum) argv.emplace_back("--checksum");
   if (plan.dry_run) argv.emplace_back("--dry-run");
   if (plan.progress) argv.emplace_back("--info=progress2");
+  if (plan.prelinked) {
+    argv.emplace_back("--ignore-existing");
+    argv.emplace_back("--delete-excluded");
+  }
   for (const auto& pattern : plan.excludes) argv.push_back("--exclude=" + pattern);
   for (const auto& file : plan.exclude_from) argv.push_back("--exclude-from=" + file);
   for (const auto& dir : plan.link_dests) argv.push_back("--link-dest=" + dir.string());

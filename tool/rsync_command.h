@@ -18,6 +18,9 @@ struct RsyncPlan {
   bool checksum = false;
   bool dry_run = false;
   bool progress = false;
+  // The target already holds hard links to unchanged files (see link_unchanged.h): rsync
+  // must not touch them, and must remove those its filters exclude.
+  bool prelinked = false;
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_from;
 };

@@ -39,6 +39,8 @@ TEST(Journal, OriginalDestinationIsReadAndContinued) {
   const fs::path src = tmp / "src", dest = tmp / "dest";
   write_file(src / "file", "complete\n");
   write_original_destination(dest, src);
+  // As the original's rsync -a left it: the snapshot's copy has the source's times.
+  ASSERT_EQ(run({"touch", "-r", (src / "file").string(), (dest / "0/2026-11-19_02:00:00/src/file").string()}).status, 0);
 
   auto store = bkp::Destination::scan(dest);
   ASSERT_EQ(store.complete_snapshots().size(), 2u);

@@ -54,6 +54,14 @@ TEST(Preserve, MetadataLinksAndSpecialFiles) {
   ::stat((copy / "sparse").c_str(), &st);
   EXPECT_LT(st.st_blocks * 512, 1 << 20) << "sparse file was filled in";
   EXPECT_NE(run({"getfacl", "-c", (copy / "exec").string()}).out.find("user:4321:r--"), std::string::npos);
+
+  // An increment keeps all of it too, and links what did not change.
+  const auto again = run_bkp({"-i", "-s", src.string(), "-d", (tmp / "dest").string()});
+  ASSERT_EQ(again.status, 0) << again.err;
+  const fs::path next = only_snapshot(tmp / "dest") / "data";
+  ASSERT_NE(next, copy);
+  EXPECT_EQ(manifest(src, false), manifest(next, false));  // link counts grew, nothing else
+  EXPECT_EQ(inode_of(copy / "plain"), inode_of(next / "plain-hardlink"));
 }
 
 TEST(Preserve, NamesWithAnyBytes) {

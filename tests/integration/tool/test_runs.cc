@@ -1,6 +1,7 @@
 // Full and incremental runs, series rotation and interrupted runs, with the real rsync.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ TEST_F(Runs, ModeOrOwnerChangeNeverRewritesHistory) {
   const std::string before = manifest(first, false);
   ::chmod((src / "same.txt").c_str(), 0600);
   ASSERT_EQ(::chown((src / "sub/deep.txt").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(::setxattr((src / "changes.txt").c_str(), "user.tag", "new", 3, 0), 0);
   ASSERT_EQ(backup({"-i"}).status, 0);
   const fs::path second = snap(1);
   EXPECT_EQ(manifest(first, false), before);  // 0644 and root-owned as they were
@@ -93,6 +95,8 @@ TEST_F(Runs, ModeOrOwnerChangeNeverRewritesHistory) {
   ::lstat((second / "src/sub/deep.txt").c_str(), &st);
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_NE(inode_of(first / "src/same.txt"), inode_of(second / "src/same.txt"));
+  EXPECT_NE(inode_of(first / "src/changes.txt"), inode_of(second / "src/changes.txt"));
+  EXPECT_EQ(manifest(src, false), manifest(second / "src", false));
 }
 
 TEST_F(Runs, FullRunRotatesTheSeriesAndSharesNoInode) {

@@ -54,3 +54,14 @@ TEST(RsyncCommand, DryRunAndProgress) {
   EXPECT_TRUE(has(argv, "--dry-run"));
   EXPECT_TRUE(has(argv, "--info=progress2"));
 }
+
+TEST(RsyncCommand, PrelinkedTargetIsNeverTouchedAndFiltersApply) {
+  RsyncPlan plan;
+  plan.sources = {"/s"};
+  plan.target = "/d/0/b";
+  plan.prelinked = true;
+  const auto argv = build_rsync_argv(plan);
+  EXPECT_TRUE(has(argv, "--ignore-existing"));   // linked files are left exactly as they are
+  EXPECT_TRUE(has(argv, "--delete-excluded"));   // links to excluded files are removed again
+  EXPECT_FALSE(has(build_rsync_argv(RsyncPlan{.sources = {"/s"}, .target = "/t"}), "--ignore-existing"));
+}
