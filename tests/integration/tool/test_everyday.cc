@@ -106,6 +106,15 @@ TEST_F(Everyday, ExcludesFromTheCommandLineAndAFile) {
   EXPECT_FALSE(fs::exists(snap / "cache"));
 }
 
+TEST_F(Everyday, ExcludesApplyToIncrementsOfATreeTakenWithoutThem) {
+  ASSERT_EQ(backup({"-q"}).status, 0);
+  ASSERT_EQ(backup({"-q", "-i", "--exclude", "*.tmp", "--exclude", "cache/"}).status, 0);
+  const fs::path snap = bkp::Destination::scan(dest).newest_complete()->path / "src";
+  EXPECT_TRUE(fs::exists(snap / "keep.txt"));
+  EXPECT_FALSE(fs::exists(snap / "skip.tmp"));
+  EXPECT_FALSE(fs::exists(snap / "cache"));
+}
+
 TEST_F(Everyday, ChecksumCatchesSameSizeSameTimeChanges) {
   ASSERT_EQ(backup({"-q"}).status, 0);
   // Same size and mtime, other content: only --checksum notices.
