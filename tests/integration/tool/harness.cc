@@ -92,8 +92,25 @@ std::string fake_rsync() {
   return f ? f : "fake-rsync";
 }
 
+namespace {
+
+// Another user may not be able to reach the build folder (a clone in a 0700 home, say),
+// so runs as another user get a copy of bkp in a world-readable temporary folder.
+std::string bkp_binary_for_others() {
+  static TempDir dir;
+  static const std::string copy = [] {
+    const fs::path to = dir / "bkp";
+    fs::copy_file(bkp_binary(), to, fs::copy_options::overwrite_existing);
+    ::chmod(to.c_str(), 0755);
+    return to.string();
+  }();
+  return copy;
+}
+
+}  // namespace
+
 RunResult run_bkp(const std::vector<std::string>& args, const RunOptions& options) {
-  std::vector<std::string> argv = {bkp_binary()};
+  std::vector<std::string> argv = {options.uid == static_cast<uid_t>(-1) ? bkp_binary() : bkp_binary_for_others()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, options);
 }
