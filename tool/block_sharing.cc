@@ -23,8 +23,6 @@ namespace {
 constexpr uint64_t kLargeRange = 16 << 20;  // btrfs's per-call limit
 constexpr uint64_t kSmallRange = 128 << 10;
 
-using Fd = UniqueFd;
-
 // One FIDEDUPERANGE call: returns the bytes the kernel found identical and shared.
 uint64_t dedupe(int src, int dst, uint64_t offset, uint64_t length) {
   auto buf = std::make_unique<char[]>(sizeof(file_dedupe_range) + sizeof(file_dedupe_range_info));
@@ -75,9 +73,9 @@ bool reflink_supported(const fs::path& dir) {
   const fs::path b = a.string() + ".clone";
   bool supported = false;
   {
-    Fd src(::open(a.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    Fd dst(src.ok() ? ::open(b.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1);
-    if (src.ok() && dst.ok()) {
+    UniqueFd src(::open(a.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    UniqueFd dst(src ? ::open(b.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1);
+    if (src && dst) {
       const std::string block(4096, 'b');
       supported = ::write(src.get(), block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
                   ::ioctl(dst.get(), FICLONE, src.get()) == 0;
@@ -90,9 +88,9 @@ bool reflink_supported(const fs::path& dir) {
 
 SharingStats share_blocks(const fs::path& file, const fs::path& previous) {
   SharingStats stats;
-  Fd src(::open(previous.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  Fd dst(::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-  if (!src.ok() || !dst.ok()) return stats;
+  UniqueFd src(::open(previous.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dst(::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!src || !dst) return stats;
   struct stat s {}, d {};
   if (::fstat(src.get(), &s) != 0 || ::fstat(dst.get(), &d) != 0) return stats;
   const uint64_t block = static_cast<uint64_t>(d.st_blksize > 0 ? d.st_blksize : 4096);

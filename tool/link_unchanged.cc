@@ -92,11 +92,11 @@ class Linker {
                const std::string& prev_path) {
     UniqueFd sub_src(::openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     UniqueFd sub_prev(::openat(prev, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub_src.ok() || !sub_prev.ok()) return;
+    if (!sub_src || !sub_prev) return;
     // Private until rsync gives it the source's mode, owner and times.
     if (::mkdirat(dst, name, 0700) != 0 && errno != EEXIST) throw_errno("cannot create " + std::string(name));
     UniqueFd sub_dst(::openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub_dst.ok()) throw_errno("cannot open " + std::string(name));
+    if (!sub_dst) throw_errno("cannot open " + std::string(name));
     ++stats.directories;
     Job job{std::move(sub_src), std::move(sub_prev), std::move(sub_dst), src_path + "/" + name, prev_path + "/" + name};
     if (deferred_ != nullptr) deferred_->push_back(std::move(job));
@@ -150,10 +150,10 @@ LinkStats link_unchanged(const fs::path& source, const fs::path& previous, const
                          const LinkPolicy& policy) {
   UniqueFd src(::open(source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   UniqueFd prev(::open(previous.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!src.ok() || !prev.ok()) return {};  // nothing to link against: rsync copies everything
+  if (!src || !prev) return {};  // nothing to link against: rsync copies everything
   if (::mkdir(target.c_str(), 0700) != 0) throw_errno("cannot create " + target.string());
   UniqueFd dst(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dst.ok()) throw_errno("cannot open " + target.string());
+  if (!dst) throw_errno("cannot open " + target.string());
   std::vector<Job> top_level;
   Linker linker(policy, &top_level);
   linker.mirror(src.get(), prev.get(), dst.get(), source.string(), previous.string());
