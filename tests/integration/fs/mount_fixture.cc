@@ -12,15 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
-
-extern char** environ;
 
 namespace bkpfstest {
 
@@ -35,60 +31,10 @@ void check(bool ok, const std::string& what) {
   if (!ok) throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// fork + exec with stdout/stderr sent to files and `env` added to the environment.
-pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-            const fs::path& out, const fs::path& err) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  check(pid >= 0, "fork");
-  if (pid == 0) {
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int n = ::open("/dev/null", O_RDONLY);
-    if (o < 0 || e < 0 || n < 0) ::_exit(126);
-    ::dup2(n, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-int decode(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
 }  // namespace
 
 std::string bkpfs_binary() { return env_or("BKPFS", "bkpfs"); }
 std::string bkp_binary() { return env_or("BKP", ""); }
-
-TempDir::TempDir() {
-  std::string tmpl = "/tmp/bkpfs-test-XXXXXX";
-  check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
-  path_ = tmpl;
-  ::chmod(path_.c_str(), 0755);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-  TempDir logs;
-  pid_t pid = spawn(argv, env, logs / "out", logs / "err");
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return RunResult{decode(status), read_file(logs / "out"), read_file(logs / "err")};
-}
 
 int run_as(uid_t uid, gid_t gid, const std::function<int()>& body) {
   pid_t pid = ::fork();
@@ -97,10 +43,7 @@ int run_as(uid_t uid, gid_t gid, const std::function<int()>& body) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(125);
     ::_exit(body());
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return decode(status);
+  return bkptest::wait_for(pid);
 }
 
 std::string section(const std::string& name, const std::string& status, const std::string& backup) {
@@ -146,88 +89,9 @@ std::string snapshot_name(int n) {
   return buf;
 }
 
-void write_file(const fs::path& file, const std::string& content, mode_t mode) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  check(fd >= 0, "create " + file.string());
-  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  ::fchmod(fd, mode);
-  ::close(fd);
-  check(ok, "write " + file.string());
-}
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_pattern_file(const fs::path& file, std::uint64_t size) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check(fd >= 0, "create " + file.string());
-  std::vector<std::uint64_t> block(1 << 17);  // 1 MiB
-  for (std::uint64_t done = 0, n = 0; done < size; ++n) {
-    for (std::size_t i = 0; i < block.size(); ++i) block[i] = (n << 32) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0x5555;
-    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, block.size() * 8));
-    check(::write(fd, block.data(), chunk) == static_cast<ssize_t>(chunk), "write " + file.string());
-    done += chunk;
-  }
-  ::close(fd);
-}
-
-std::uint64_t digest(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  check(fd >= 0, "open " + file.string());
-  std::vector<std::uint64_t> buf(1 << 17);
-  std::uint64_t h = 0xcbf29ce484222325ULL, total = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size() * 8);
-    if (n < 0 && errno == EINTR) continue;
-    check(n >= 0, "read " + file.string());
-    if (n == 0) break;
-    if (n % 8) std::memset(reinterpret_cast<char*>(buf.data()) + n, 0, 8 - n % 8);
-    for (std::size_t i = 0; i < (static_cast<std::size_t>(n) + 7) / 8; ++i) h = (h ^ buf[i]) * 0x100000001b3ULL;
-    total += static_cast<std::uint64_t>(n);
-  }
-  ::close(fd);
-  return h ^ total;
-}
-
 std::vector<std::string> list_dir(const fs::path& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  return out;
-}
-
-std::string manifest(const fs::path& root) {
-  std::map<std::string, std::string> lines;
-  std::map<std::pair<dev_t, ino_t>, std::set<std::string>> links;
-  std::vector<std::string> paths;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string rel = it->path().lexically_relative(root).string();
-    struct stat st {};
-    check(::lstat(it->path().c_str(), &st) == 0, "lstat " + it->path().string());
-    std::ostringstream line;
-    line << rel << " mode=" << std::oct << st.st_mode << std::dec << " uid=" << st.st_uid << " gid=" << st.st_gid
-         << " mtime=" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec;
-    if (S_ISREG(st.st_mode)) {
-      line << " size=" << st.st_size << " digest=" << digest(it->path());
-      if (st.st_nlink > 1) links[{st.st_dev, st.st_ino}].insert(rel);
-    } else if (S_ISLNK(st.st_mode)) {
-      line << " -> " << fs::read_symlink(it->path()).string();
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-      line << " rdev=" << st.st_rdev;
-    }
-    lines[rel] = line.str();
-  }
-  for (const auto& [inode, group] : links) {
-    if (group.size() < 2) continue;  // linked only to files outside this tree
-    std::string others;
-    for (const std::string& p : group) others += " " + p;
-    for (const std::string& p : group) lines[p] += " links:" + others;
-  }
-  std::string out;
-  for (const auto& [rel, line] : lines) out += line + "\n";
   return out;
 }
 
@@ -283,7 +147,14 @@ Mount::Mount(const fs::path& dest, const fs::path& mountpoint, const std::vector
 
   std::vector<std::string> argv{bkpfs_binary(), "mount", dest.string(), mountpoint.string(), "-f"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  pid_ = spawn(argv, {{"NOTIFY_SOCKET", socket_path.string()}}, "/dev/null", log_);
+  const int out = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const int err = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  check(out >= 0 && err >= 0, "open " + log_.string());
+  RunOptions notify;
+  notify.env["NOTIFY_SOCKET"] = socket_path.string();
+  pid_ = bkptest::spawn(argv, notify, out, err);
+  ::close(out);
+  ::close(err);
 
   // READY=1 arrives once the mount is in place; give up early if bkpfs exits.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -296,7 +167,7 @@ Mount::Mount(const fs::path& dest, const fs::path& mountpoint, const std::vector
     } else {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = decode(status);
+        exit_status_ = bkptest::exit_status(status);
         pid_ = -1;
         break;
       }
@@ -326,7 +197,7 @@ int Mount::wait_exit(std::chrono::milliseconds timeout) {
   do {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_status_ = decode(status);
+      exit_status_ = bkptest::exit_status(status);
       pid_ = -1;
       return exit_status_;
     }

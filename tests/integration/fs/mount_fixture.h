@@ -1,6 +1,6 @@
-// Shared helpers for the bkpfs integration tests: temporary folders, destinations written
-// by hand in the on-disk format of ../shared/contract.md (the original bkp.py's), running
-// programs, and Mount, which starts the real bkpfs on a real FUSE mount and always
+// Shared helpers for the bkpfs integration tests: destinations written by hand in the
+// on-disk format of ../shared/contract.md (the original bkp.py's), running code as another
+// user, and Mount, which starts the real bkpfs on a real FUSE mount and always
 // unmounts it again, also when a test fails.
 #pragma once
 
@@ -15,34 +15,25 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace bkpfstest {
 
 namespace fs = std::filesystem;
 
+// Temporary folders, running programs, files and manifests: ../../common/test_support.h.
+using bkptest::digest;
+using bkptest::manifest;
+using bkptest::read_file;
+using bkptest::run;
+using bkptest::RunOptions;
+using bkptest::RunResult;
+using bkptest::TempDir;
+using bkptest::write_big_file;
+using bkptest::write_file;
+
 std::string bkpfs_binary();  // $BKPFS, set by meson
 std::string bkp_binary();    // $BKP, or empty when bkp is not built
-
-// A fresh directory under /tmp (mode 0755, so other users can reach a mount inside it),
-// removed at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-struct RunResult {
-  int status = -1;  // exit status, or 128 + signal
-  std::string out;
-  std::string err;
-};
-RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
 
 // Runs `body` in a child process as uid/gid (e.g. nobody); returns its exit status.
 int run_as(uid_t uid, gid_t gid, const std::function<int()>& body);
@@ -60,19 +51,8 @@ fs::path add_snapshot(const fs::path& dest, const std::string& series, const std
 // A timestamp name `n` seconds after 2026-11-01_00:00:00 (local time).
 std::string snapshot_name(int n);
 
-void write_file(const fs::path& file, const std::string& content, mode_t mode = 0644);
-std::string read_file(const fs::path& file);
-// `size` bytes of a non-repeating-per-MiB pattern, written in big blocks.
-void write_pattern_file(const fs::path& file, std::uint64_t size);
-// A fast 64-bit digest of a file's bytes, read in 1 MiB blocks.
-std::uint64_t digest(const fs::path& file);
-
 // Entry names of a directory in readdir order, without "." and "..".
 std::vector<std::string> list_dir(const fs::path& dir);
-// One line per entry below `root`: path, type, mode, owner, size, mtime, content digest
-// or symlink target or device number, and for files with several links which other
-// entries share its inode. Equal manifests mean a restore is faithful.
-std::string manifest(const fs::path& root);
 
 bool is_mounted(const fs::path& mountpoint);
 int count_fds(pid_t pid);

@@ -159,10 +159,11 @@ TEST(Cli, FstabFormThroughMountFuse3) {
   Dest d;
   // What mount(8) runs for "DEST MNT fuse.bkpfs ro,allow_other,nofail,_netdev 0 0"; mount.fuse3
   // finds bkpfs in PATH and calls "bkpfs DEST MNT -o ro,allow_other,...,dev,suid".
-  const std::string path = fs::path(bkpfs_binary()).parent_path().string() + ":" + std::getenv("PATH");
+  RunOptions with_path;
+  with_path.env["PATH"] = fs::path(bkpfs_binary()).parent_path().string() + ":" + std::getenv("PATH");
   RunResult r = run({"/sbin/mount.fuse3", d.dest.string(), d.mnt.string(), "-t", "fuse.bkpfs", "-o",
                      "ro,allow_other,nofail,_netdev,noauto,user,defaults,x-systemd.automount"},
-                    {{"PATH", path}});
+                    with_path);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(is_mounted(d.mnt));
   EXPECT_EQ(list_dir(d.mnt / "by-date"), std::vector<std::string>{snapshot_name(0)});

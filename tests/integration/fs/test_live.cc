@@ -93,7 +93,7 @@ TEST(Live, RemovalUnderOpenFileAndListingIsClean) {
   add_snapshot(dest, "0", keep);
   const fs::path snap = add_snapshot(dest, "0", gone);
   for (int i = 0; i < 300; ++i) write_file(snap / "src" / ("f" + std::to_string(i)), std::string(100, 'x'));
-  write_pattern_file(snap / "src/big", 8 << 20);
+  write_big_file(snap / "src/big", 8 << 20);
   Mount m(dest, tmp / "mnt");
   ASSERT_TRUE(m.ready());
 
