@@ -6,6 +6,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include <cerrno>
+
 #include "filesystem.h"
 
 namespace bkpfs {
@@ -13,6 +15,14 @@ namespace bkpfs {
 fuse_lowlevel_ops make_operations();
 
 inline Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+// Every operation that would change something: the mount is ro, so the kernel refuses
+// most of them itself; answering EROFS here too keeps the answer right if it asks anyway.
+// Assigned to any slot of the table (ops.mkdir = refuse_write), it takes that slot's type.
+template <typename... Args>
+void refuse_write(fuse_req_t req, Args...) {
+  fuse_reply_err(req, EROFS);
+}
 
 void add_entry_operations(fuse_lowlevel_ops& ops);
 void add_dir_operations(fuse_lowlevel_ops& ops);

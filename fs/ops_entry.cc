@@ -49,19 +49,6 @@ void statfs(fuse_req_t req, fuse_ino_t) {
   fuse_reply_statfs(req, &st);
 }
 
-// The mount is ro, so the kernel refuses these itself; answering EROFS here as well keeps
-// bkpfs read-only even if it were ever mounted otherwise.
-void setattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
-void mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
-void unlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void rmdir(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
-  fuse_reply_err(req, EROFS);
-}
-void link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-
 }  // namespace
 
 void add_entry_operations(fuse_lowlevel_ops& ops) {
@@ -71,14 +58,14 @@ void add_entry_operations(fuse_lowlevel_ops& ops) {
   ops.getattr = Guard<getattr>::call;
   ops.readlink = Guard<readlink>::call;
   ops.statfs = Guard<statfs>::call;
-  ops.setattr = setattr;
-  ops.mknod = mknod;
-  ops.mkdir = mkdir;
-  ops.unlink = unlink;
-  ops.rmdir = rmdir;
-  ops.symlink = symlink;
-  ops.rename = rename;
-  ops.link = link;
+  ops.setattr = refuse_write;
+  ops.mknod = refuse_write;
+  ops.mkdir = refuse_write;
+  ops.unlink = refuse_write;
+  ops.rmdir = refuse_write;
+  ops.symlink = refuse_write;
+  ops.rename = refuse_write;
+  ops.link = refuse_write;
 }
 
 }  // namespace bkpfs

@@ -67,13 +67,6 @@ void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
-void write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void copy_file_range(fuse_req_t req, fuse_ino_t, off_t, fuse_file_info*, fuse_ino_t, off_t, fuse_file_info*, size_t,
-                     int) {
-  fuse_reply_err(req, EROFS);
-}
 
 }  // namespace
 
@@ -81,10 +74,10 @@ void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.open = Guard<open>::call;
   ops.read = Guard<read>::call;
   ops.release = release;
-  ops.write = write;
-  ops.create = create;
-  ops.fallocate = fallocate;
-  ops.copy_file_range = copy_file_range;
+  ops.write = refuse_write;
+  ops.create = refuse_write;
+  ops.fallocate = refuse_write;
+  ops.copy_file_range = refuse_write;
 }
 
 }  // namespace bkpfs

@@ -24,16 +24,14 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) { reply_sized(req, fs_of(req).listxattr(ino), size); }
 
-void setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
-void removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 
 }  // namespace
 
 void add_xattr_operations(fuse_lowlevel_ops& ops) {
   ops.getxattr = Guard<getxattr>::call;
   ops.listxattr = Guard<listxattr>::call;
-  ops.setxattr = setxattr;
-  ops.removexattr = removexattr;
+  ops.setxattr = refuse_write;
+  ops.removexattr = refuse_write;
 }
 
 }  // namespace bkpfs
