@@ -22,6 +22,7 @@
 #include "filesystem.h"
 #include "ops.h"
 #include "options.h"
+#include "timestamp.h"
 #include "preflight.h"
 #include "session.h"
 #include "timeline.h"
@@ -137,6 +138,7 @@ int run_mount(const Options& opt) {
 
 int main(int argc, char** argv) {
   using namespace bkpfs;
+  bkp::init_local_time();
   Options opt;
   try {
     opt = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));

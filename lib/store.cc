@@ -18,6 +18,13 @@ bool is_dir_nofollow(const fs::path& p) {
   return fs::symlink_status(p, ec).type() == fs::file_type::directory;
 }
 
+// The type readdir reported, so scanning thousands of snapshots costs no stat each;
+// asks the filesystem only where readdir could not tell.
+bool is_dir_nofollow(const fs::directory_entry& entry) {
+  std::error_code ec;
+  return !entry.is_symlink(ec) && entry.is_directory(ec);
+}
+
 bool has_journal(const fs::path& series_dir) {
   std::error_code ec;
   return fs::symlink_status(series_dir / kJournalFile, ec).type() == fs::file_type::regular;
@@ -33,7 +40,7 @@ Series scan_series(const fs::path& dir, std::string folder) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     const auto when = parse_timestamp(name);
-    if (!when || !is_dir_nofollow(entry.path())) continue;
+    if (!when || !is_dir_nofollow(entry)) continue;
     Snapshot snap{name, series.folder, entry.path(), *when, false, {}};
     if (const auto found = sections.find(name); found != sections.end()) {
       snap.complete = found->second->get_or("status", "") == kStatusComplete;
@@ -73,7 +80,7 @@ Destination Destination::scan(const fs::path& root) {
   std::optional<Series> current;
   for (const auto& entry : fs::directory_iterator(root)) {
     const std::string name = entry.path().filename().string();
-    if (!is_dir_nofollow(entry.path()) || !has_journal(entry.path())) continue;
+    if (!is_dir_nofollow(entry) || !has_journal(entry.path())) continue;
     if (name == kCurrentSeries)
       current = scan_series(entry.path(), name);
     else if (is_timestamp_name(name))

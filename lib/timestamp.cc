@@ -1,8 +1,14 @@
 #include "timestamp.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace bkp {
+
+void init_local_time() {
+  ::setenv("TZ", ":/etc/localtime", 0);  // keeps a TZ the user set
+  ::tzset();
+}
 
 std::string format_timestamp(std::time_t when) {
   std::tm local{};

@@ -10,6 +10,11 @@ namespace bkp {
 
 inline constexpr const char* kTimestampFormat = "%Y-%m-%d_%H:%M:%S";
 
+// Call once at the start of main(), before any thread starts: pins the time zone so that
+// converting thousands of snapshot names does not re-read /etc/localtime for each one
+// (glibc's mktime re-checks it on every call when TZ is unset).
+void init_local_time();
+
 // Formats a point in time as a snapshot name, in local time.
 std::string format_timestamp(std::time_t when);
 

@@ -11,9 +11,11 @@
 #include "lock.h"
 #include "logging.h"
 #include "options.h"
+#include "timestamp.h"
 
 int main(int argc, char* argv[]) {
   using namespace bkp;
+  init_local_time();
   CommandLine cl;
   try {
     cl = parse_command_line(argc, argv);

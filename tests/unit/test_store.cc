@@ -100,3 +100,11 @@ TEST(Store, EmptyFolderHasNoSeries) {
   EXPECT_EQ(dest.newest_complete(), nullptr);
   fs::remove_all(root);
 }
+
+TEST_F(OriginalDestination, SymlinksNamedLikeSnapshotsAreIgnored) {
+  fs::create_directory_symlink(root / "0" / "2026-11-19_02:00:00", root / "0" / "2026-11-23_02:00:00");
+  fs::create_directory_symlink(root / "0", root / "2026-11-30_02:00:00");
+  const auto dest = Destination::scan(root);
+  EXPECT_EQ(dest.find_snapshot("2026-11-23_02:00:00"), nullptr);
+  EXPECT_EQ(dest.series.size(), 2u);
+}
