@@ -20,6 +20,7 @@
 #include "preflight.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
+#include "source_traits.h"
 #include "store.h"
 #include "timestamp.h"
 
@@ -203,8 +204,10 @@ int run_backup(const BackupOptions& options) {
 
   bool created = false;
   const DestinationFeatures features = check_destination(dest_root, created);
-  rsync.acls = features.acls;
-  rsync.xattrs = features.xattrs;
+  const SourceTraits traits = scan_source_traits(sources);
+  rsync.acls = features.acls && traits.xattrs;
+  rsync.xattrs = features.xattrs && traits.xattrs;
+  rsync.sparse = traits.sparse;
   if (!features.acls || !features.xattrs)
     spdlog::warn("destination {} does not support {}; they are not preserved", dest_root.string(),
                  !features.acls && !features.xattrs ? "ACLs and extended attributes"

@@ -6,10 +6,10 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
   std::vector<std::string> argv = {plan.rsync,
                                    "--archive",        // -rlptgoD: perms, times, owners, symlinks, devices
                                    "--hard-links",     // keep hard links inside the sources
-                                   "--sparse",         // holes stay holes
                                    "--delete",
                                    "--stats",          // files and bytes for the journal
                                    "--no-human-readable"};
+  if (plan.sparse) argv.emplace_back("--sparse");  // holes stay holes
   if (plan.numeric_ids) argv.emplace_back("--numeric-ids");
   if (plan.acls) argv.emplace_back("--acls");
   if (plan.xattrs) argv.emplace_back("--xattrs");

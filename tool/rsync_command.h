@@ -12,6 +12,7 @@ struct RsyncPlan {
   std::vector<std::filesystem::path> sources;      // absolute, no trailing slash
   std::filesystem::path target;                   // DEST/0/<snapshot>, absolute
   std::vector<std::filesystem::path> link_dests;  // previous snapshot first, then reusable partials
+  bool sparse = true;        // some source file has holes
   bool numeric_ids = false;   // when root: owners stored by number, as restored by number
   bool acls = false;          // destination supports POSIX ACLs
   bool xattrs = false;        // destination supports user xattrs
