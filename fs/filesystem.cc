@@ -311,8 +311,11 @@ void Filesystem::timeline_changed(fuse_session* se, const Timeline& before, cons
   for (const std::string& series : names(before, Kind::BySeries, {})) {
     if (auto id = nodes_.find(kBySeriesId, series)) drop_gone(*id, Kind::Series, series);
   }
-  for (NodeId id : {kRootId, kByDateId, kBySeriesId, kLatestId, kCurrentId})
-    fuse_lowlevel_notify_inval_inode(se, id, -1, 0);
+  for (NodeId id : {kLatestId, kCurrentId}) fuse_lowlevel_notify_inval_inode(se, id, -1, 0);
+  // Offset 0: also drops the cached listings (kept by the kernel when OPENDIR is skipped).
+  for (NodeId id : {kRootId, kByDateId, kBySeriesId}) fuse_lowlevel_notify_inval_inode(se, id, 0, 0);
+  for (const std::string& series : names(after, Kind::BySeries, {}))
+    if (auto id = nodes_.find(kBySeriesId, series)) fuse_lowlevel_notify_inval_inode(se, *id, 0, 0);
   spdlog::debug("timeline: {} snapshots in {} series", after.snapshot_count(), after.series_count());
 }
 

@@ -70,6 +70,10 @@ class Filesystem {
   // (see ops_file.cc), so reads arrive with no file handle.
   void set_skip_open(bool skip) { skip_open_ = skip; }
   bool skip_open() const { return skip_open_; }
+  // Likewise for directories (see ops_dir.cc): listings are then cached by the kernel until
+  // timeline_changed() invalidates the virtual directories whose content changed.
+  void set_skip_opendir(bool skip) { skip_opendir_ = skip; }
+  bool skip_opendir() const { return skip_opendir_; }
 
   const InodeTable& nodes() const { return nodes_; }
   const Tuning& tuning() const { return tuning_; }
@@ -90,6 +94,7 @@ class Filesystem {
   FdCache dirs_;
   FdCache reads_;
   bool skip_open_ = false;
+  bool skip_opendir_ = false;
 };
 
 }  // namespace bkpfs

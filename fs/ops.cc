@@ -22,6 +22,7 @@ void init(void* userdata, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   fs.set_skip_open((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
+  fs.set_skip_opendir((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
   spdlog::debug("fuse: kernel {}.{}, no-open {}", conn->proto_major, conn->proto_minor, fs.skip_open());
 }
 

@@ -2,13 +2,16 @@
 // listings are immutable so the kernel may cache them (cache_readdir), virtual ones are
 // rebuilt at each opendir from the current timeline.
 //
-// opendir is not answered with ENOSYS (which would make the kernel skip OPENDIR for good,
-// like open in ops_file.cc): that also turns on readdir caching for the virtual
-// directories, which would then not show new snapshots.
+// Where the kernel offers it (FUSE_NO_OPENDIR_SUPPORT), opendir answers ENOSYS: the kernel
+// then stops sending OPENDIR and RELEASEDIR and caches every listing, which saves two round
+// trips per directory of a walk. Snapshot listings never change; the virtual ones are
+// invalidated by Filesystem::timeline_changed whenever the timeline changes. READDIR then
+// comes without a handle and lists the directory itself.
 #include <fcntl.h>
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "firewall.h"
@@ -20,7 +23,38 @@ namespace {
 
 Listing* handle(fuse_file_info* fi) { return reinterpret_cast<Listing*>(fi->fh); }
 
+// Without OPENDIR there is no handle to keep a listing in while the kernel reads it in
+// several READDIR calls; the listings of the last few directories are kept here instead,
+// so a listing started before its snapshot was removed still completes.
+class RecentListings {
+ public:
+  std::shared_ptr<const Listing> get(Filesystem& fs, fuse_ino_t ino, off_t offset) {
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, listing] : recent_)
+        if (id == ino && offset > 0) return listing;
+    }
+    auto fresh = std::make_shared<const Listing>(fs.list(ino));
+    std::lock_guard lock(mutex_);
+    std::erase_if(recent_, [&](const auto& entry) { return entry.first == ino; });
+    recent_.emplace_back(ino, fresh);
+    if (recent_.size() > kKept) recent_.erase(recent_.begin());
+    return fresh;
+  }
+
+ private:
+  static constexpr std::size_t kKept = 64;
+  std::mutex mutex_;
+  std::vector<std::pair<fuse_ino_t, std::shared_ptr<const Listing>>> recent_;
+};
+
+RecentListings g_recent;
+
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (fs_of(req).skip_opendir()) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   auto listing = std::make_unique<Listing>(fs_of(req).list(ino));
   fi->cache_readdir = listing->immutable;
   fi->keep_cache = listing->immutable;
@@ -36,7 +70,9 @@ void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 // Offsets: 0 is ".", 1 "..", 2 + i the i-th entry; each entry carries the next offset.
 void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
   Filesystem& fs = fs_of(req);
-  const Listing& listing = *handle(fi);
+  std::shared_ptr<const Listing> kept;  // no handle: the kernel skips OPENDIR
+  if (fi->fh == 0) kept = g_recent.get(fs, ino, offset);
+  const Listing& listing = kept ? *kept : *handle(fi);
   std::vector<char> buf(size);
   size_t used = 0;
   for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < listing.entries.size() + 2; ++i) {
