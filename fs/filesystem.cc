@@ -291,6 +291,20 @@ std::string Filesystem::listxattr(NodeId id) {
   }
 }
 
+std::shared_ptr<const Listing> Filesystem::listing_for_readdir(NodeId id, off_t offset) {
+  if (offset > 0) {
+    std::lock_guard lock(recent_mutex_);
+    for (const auto& [node, listing] : recent_listings_)
+      if (node == id) return listing;
+  }
+  auto fresh = std::make_shared<const Listing>(list(id));
+  std::lock_guard lock(recent_mutex_);
+  std::erase_if(recent_listings_, [&](const auto& entry) { return entry.first == id; });
+  recent_listings_.emplace_back(id, fresh);
+  if (recent_listings_.size() > kRecentListings) recent_listings_.erase(recent_listings_.begin());
+  return fresh;
+}
+
 void Filesystem::timeline_changed(fuse_session* se, const Timeline& before, const Timeline& after) {
   // Names that went away are dropped from the kernel's cache at once; new names need
   // nothing (virtual directories are never cached and negative lookups are not either).

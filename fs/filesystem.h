@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,11 @@ class Filesystem {
   double attr_timeout(NodeId id) const;
   std::string readlink(NodeId id);
   Listing list(NodeId id);
+  // Without OPENDIR there is no handle to keep a listing in while the kernel reads it in
+  // several READDIR calls: offset 0 lists afresh, later offsets continue the listing kept
+  // for the last few directories, so a listing started before its snapshot was removed
+  // still completes.
+  std::shared_ptr<const Listing> listing_for_readdir(NodeId id, off_t offset);
   SharedFd read_fd(NodeId id);
   struct statvfs statfs() const;
   // The whole value / name list; ENODATA and the like are thrown as std::system_error.
@@ -95,6 +101,9 @@ class Filesystem {
   FdCache reads_;
   bool skip_open_ = false;
   bool skip_opendir_ = false;
+  static constexpr std::size_t kRecentListings = 64;
+  std::mutex recent_mutex_;
+  std::vector<std::pair<NodeId, std::shared_ptr<const Listing>>> recent_listings_;
 };
 
 }  // namespace bkpfs

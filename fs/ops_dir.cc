@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "firewall.h"
@@ -23,32 +22,6 @@ namespace {
 
 Listing* handle(fuse_file_info* fi) { return reinterpret_cast<Listing*>(fi->fh); }
 
-// Without OPENDIR there is no handle to keep a listing in while the kernel reads it in
-// several READDIR calls; the listings of the last few directories are kept here instead,
-// so a listing started before its snapshot was removed still completes.
-class RecentListings {
- public:
-  std::shared_ptr<const Listing> get(Filesystem& fs, fuse_ino_t ino, off_t offset) {
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& [id, listing] : recent_)
-        if (id == ino && offset > 0) return listing;
-    }
-    auto fresh = std::make_shared<const Listing>(fs.list(ino));
-    std::lock_guard lock(mutex_);
-    std::erase_if(recent_, [&](const auto& entry) { return entry.first == ino; });
-    recent_.emplace_back(ino, fresh);
-    if (recent_.size() > kKept) recent_.erase(recent_.begin());
-    return fresh;
-  }
-
- private:
-  static constexpr std::size_t kKept = 64;
-  std::mutex mutex_;
-  std::vector<std::pair<fuse_ino_t, std::shared_ptr<const Listing>>> recent_;
-};
-
-RecentListings g_recent;
 
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fs_of(req).skip_opendir()) {
@@ -71,7 +44,7 @@ void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
   Filesystem& fs = fs_of(req);
   std::shared_ptr<const Listing> kept;  // no handle: the kernel skips OPENDIR
-  if (fi->fh == 0) kept = g_recent.get(fs, ino, offset);
+  if (fi->fh == 0) kept = fs.listing_for_readdir(ino, offset);
   const Listing& listing = kept ? *kept : *handle(fi);
   std::vector<char> buf(size);
   size_t used = 0;
