@@ -22,7 +22,6 @@ namespace {
 
 Listing* handle(fuse_file_info* fi) { return reinterpret_cast<Listing*>(fi->fh); }
 
-
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fs_of(req).skip_opendir()) {
     fuse_reply_err(req, ENOSYS);
