@@ -202,8 +202,7 @@ int run_backup(const BackupOptions& options) {
     return classify_rsync_exit(result.exit_code) == RsyncOutcome::failed ? kExitFailure : kExitOk;
   }
 
-  bool created = false;
-  const DestinationFeatures features = check_destination(dest_root, created);
+  const DestinationFeatures features = check_destination(dest_root);
   const SourceTraits traits = scan_source_traits(sources);
   rsync.acls = features.acls && traits.xattrs;
   rsync.xattrs = features.xattrs && traits.xattrs;

@@ -111,8 +111,8 @@ bool xattr_supported(const fs::path& file) {
 
 }  // namespace
 
-DestinationFeatures check_destination(const fs::path& dest, bool& created) {
-  created = false;
+DestinationFeatures check_destination(const fs::path& dest) {
+  bool created = false;
   struct stat st {};
   if (::stat(dest.c_str(), &st) != 0) {
     if (errno != ENOENT) throw Failure("destination " + dest.string() + ": " + errno_text());

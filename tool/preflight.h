@@ -23,8 +23,9 @@ struct DestinationFeatures {
 };
 
 // Refuses a DEST that is not a directory or not writable, or whose filesystem cannot hard
-// link; creates DEST if only its last component is missing (reported via `created`).
+// link; creates DEST if only its last component is missing (and removes it again if it
+// then refuses it).
 // Probes ACL and xattr support with a temporary file that it removes again.
-DestinationFeatures check_destination(const std::filesystem::path& dest, bool& created);
+DestinationFeatures check_destination(const std::filesystem::path& dest);
 
 }  // namespace bkp
