@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <unistd.h>
 
+#include "errors.h"
 #include "unique_fd.h"
 
 namespace bkpfs {
@@ -19,14 +20,8 @@ using UniqueFd = bkp::UniqueFd;
 // has finished (a splice reply may still be reading from it).
 using SharedFd = std::shared_ptr<const UniqueFd>;
 
-// Throws std::system_error for the current errno, naming what failed.
-[[noreturn]] inline void throw_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-[[noreturn]] inline void throw_error(int err, const std::string& what) {
-  throw std::system_error(err, std::generic_category(), what);
-}
+using bkp::throw_errno;
+using bkp::throw_error;
 
 // Returns `fd` wrapped, or throws for errno when it is negative.
 inline UniqueFd check_fd(int fd, const std::string& what) {

@@ -32,8 +32,8 @@ extern char** environ;
 namespace bkpfs {
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using bkp::kExitFailure;
+using bkp::kExitUsage;
 constexpr auto kRefreshPeriod = std::chrono::milliseconds(500);
 
 void use_logger(std::shared_ptr<spdlog::logger> logger, Verbosity v) {

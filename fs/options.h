@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "errors.h"
+
 namespace bkpfs {
 
 enum class Command { Mount, Umount, Help, Version };
@@ -31,10 +33,7 @@ struct Options {
 };
 
 // A command line bkpfs cannot run: exit status 2 with the message.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using bkp::UsageError;
 
 Options parse_command_line(const std::vector<std::string>& args);  // args without argv[0]
 // Splits comma-separated -o strings; throws UsageError naming an unknown option.

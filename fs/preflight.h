@@ -8,12 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "errors.h"
+
 namespace bkpfs {
 
 // A reason not to mount; main() prints "bkpfs: <what>" and exits 1.
-class Refusal : public std::runtime_error {
+class Refusal : public bkp::Failure {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Refusal(const std::string& message) : bkp::Failure(message) {}
 };
 
 // Mount points listed in /proc/self/mountinfo text, unescaped ("\040" is a space).

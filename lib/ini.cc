@@ -1,5 +1,7 @@
 #include "ini.h"
 
+#include "errors.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,10 +19,6 @@ std::string trim(const std::string& s) {
   if (first == std::string::npos) return "";
   const auto last = s.find_last_not_of(" \t\r");
   return s.substr(first, last - first + 1);
-}
-
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
 }
 
 }  // namespace

@@ -15,39 +15,14 @@
 #include <string>
 #include <system_error>
 
+#include "errors.h"
+#include "unchanged.h"
 #include "unique_fd.h"
 
 namespace fs = std::filesystem;
 
 namespace bkp {
 namespace {
-
-[[noreturn]] void throw_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
-
-bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
-
-bool same_metadata(const struct stat& a, const struct stat& b) {
-  return S_ISREG(a.st_mode) && a.st_mode == b.st_mode && a.st_size == b.st_size && a.st_uid == b.st_uid &&
-         a.st_gid == b.st_gid && same_time(a.st_mtim, b.st_mtim);
-}
-
-// All extended attributes (ACLs are stored as system.posix_acl_*), names and values.
-std::string xattrs_of(const std::string& path) {
-  char names[8192];
-  const ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
-  if (n < 0) return errno == ERANGE ? std::string("\x01too-many") + path : std::string();
-  std::string all;
-  for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(std::strlen(names + i)) + 1) {
-    char value[8192];
-    const ssize_t len = ::lgetxattr(path.c_str(), names + i, value, sizeof value);
-    all += names + i;
-    all += '\0';
-    if (len >= 0) all.append(value, static_cast<size_t>(len));
-    else all += "\x01unreadable" + path;  // never equal to another file's
-    all += '\0';
-  }
-  return all;
-}
 
 // A directory to mirror: open descriptors of source, previous and target, and the paths.
 struct Job {
@@ -77,7 +52,7 @@ class Linker {
         continue;
       if (S_ISDIR(s.st_mode) && S_ISDIR(p.st_mode)) {
         descend(src, prev, dst, name, src_path, prev_path);
-      } else if (same_metadata(s, p) && same_xattrs(src_path + "/" + name, prev_path + "/" + name)) {
+      } else if (S_ISREG(s.st_mode) && same_version(s, p) && same_xattrs(src, prev, name)) {
         if (::linkat(prev, name, dst, name, 0) == 0) ++stats.linked;
         else if (errno != EEXIST && errno != EMLINK) throw_errno("cannot link " + prev_path + "/" + name);
       }
@@ -108,8 +83,8 @@ class Linker {
 
  private:
 
-  bool same_xattrs(const std::string& a, const std::string& b) const {
-    return !policy_.compare_xattrs || xattrs_of(a) == xattrs_of(b);
+  bool same_xattrs(int src, int prev, const char* name) const {
+    return !policy_.compare_xattrs || xattr_signature(src, name) == xattr_signature(prev, name);
   }
 
   LinkPolicy policy_;

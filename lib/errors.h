@@ -1,9 +1,12 @@
-// How bkp fails: every refusal or failure is one exception carrying the exit code and a
-// one-line message naming the path or option at fault; main() prints it and exits.
+// How bkp and bkpfs fail: every refusal or failure is one exception carrying the exit code
+// and a one-line message naming the path or option at fault; main() prints it and exits.
+// Also the one place that turns errno into an exception.
 #pragma once
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace bkp {
 
@@ -28,5 +31,13 @@ class UsageError : public Failure {
  public:
   explicit UsageError(const std::string& message) : Failure(message, kExitUsage) {}
 };
+
+// Throws std::system_error for the current errno (or `err`), naming what failed.
+[[noreturn]] inline void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+[[noreturn]] inline void throw_error(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
 
 }  // namespace bkp

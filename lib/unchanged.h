@@ -1,0 +1,38 @@
+// The one rule for "this file did not change", shared by the incremental run (which hard-
+// links such files to the previous snapshot), bkp diff, and bkpfs's versions/ and changes/
+// views, so that all of them agree on what a new version is.
+//
+// Within a series the same inode is the same version (an increment links what did not
+// change). Across series, or between a source and a snapshot, two entries are the same
+// version when their type, permission bits, owner, group, size and mtime (to the
+// nanosecond) are equal; a change of mode or owner alone is a new version. Extended
+// attributes (ACLs included) are compared separately, by name and value, where the caller
+// stores them (xattr_signature).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+namespace bkp {
+
+// Same type, mode, uid, gid, size and mtime. For symlinks the mtime is not compared (rsync
+// does not keep symlink times), so callers compare the targets as well (same_symlink_target).
+bool same_version(const struct stat& a, const struct stat& b);
+
+// The same inode on the same device: a hard link, the same version by construction.
+inline bool same_inode(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+// Every extended attribute of the entry `name` in directory `dirfd` (not following a
+// symlink), names and values sorted by name, as one comparable string. Two entries with the
+// same xattrs in a different order give the same signature; an entry whose xattrs cannot
+// be read gives a signature that equals no other entry's.
+std::string xattr_signature(int dirfd, const char* name);
+
+// True when both entries (regular files or symlinks alike) have the same symlink target;
+// true for two non-symlinks.
+bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b);
+
+}  // namespace bkp
