@@ -7,7 +7,7 @@
 // version when their type, permission bits, owner, group, size and mtime (to the
 // nanosecond) are equal; a change of mode or owner alone is a new version. Extended
 // attributes (ACLs included) are compared separately, by name and value, where the caller
-// stores them (xattr_signature).
+// stores them (xattr_signature in xattrs.h).
 #pragma once
 
 #include <sys/stat.h>
@@ -24,12 +24,6 @@ bool same_version(const struct stat& a, const struct stat& b);
 inline bool same_inode(const struct stat& a, const struct stat& b) {
   return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
-
-// Every extended attribute of the entry `name` in directory `dirfd` (not following a
-// symlink), names and values sorted by name, as one comparable string. Two entries with the
-// same xattrs in a different order give the same signature; an entry whose xattrs cannot
-// be read gives a signature that equals no other entry's.
-std::string xattr_signature(int dirfd, const char* name);
 
 // True when both entries (regular files or symlinks alike) have the same symlink target;
 // true for two non-symlinks.

@@ -1,9 +1,11 @@
 #include "block_sharing.h"
 
+#include "beneath.h"
+#include "unchanged.h"
 #include "unique_fd.h"
+#include "walker.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -86,13 +88,13 @@ bool reflink_supported(const fs::path& dir) {
   return supported;
 }
 
-SharingStats share_blocks(const fs::path& file, const fs::path& previous) {
+namespace {
+
+// Shares what `dst` has in common with `src`, both open (src for reading, dst O_RDWR).
+SharingStats share_open_files(int src, int dst) {
   SharingStats stats;
-  UniqueFd src(::open(previous.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  UniqueFd dst(::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-  if (!src || !dst) return stats;
   struct stat s {}, d {};
-  if (::fstat(src.get(), &s) != 0 || ::fstat(dst.get(), &d) != 0) return stats;
+  if (::fstat(src, &s) != 0 || ::fstat(dst, &d) != 0) return stats;
   const uint64_t block = static_cast<uint64_t>(d.st_blksize > 0 ? d.st_blksize : 4096);
   // Whole blocks only, and the last partial block only where both files end there.
   uint64_t length = static_cast<uint64_t>(std::min(s.st_size, d.st_size));
@@ -100,45 +102,44 @@ SharingStats share_blocks(const fs::path& file, const fs::path& previous) {
   if (length == 0) return stats;
   stats.files = 1;
   Ranges ranges;
-  dedupe_range(src.get(), dst.get(), 0, length, kLargeRange, ranges);
+  dedupe_range(src, dst, 0, length, kLargeRange, ranges);
   stats.shared_bytes = ranges.shared;
   if (ranges.shared == 0) return stats;
   if (static_cast<uint64_t>(d.st_size) > length) ranges.unshared.emplace_back(length, d.st_size - length);
-  for (const auto& [offset, len] : ranges.unshared) rewrite_range(dst.get(), offset, len);
+  for (const auto& [offset, len] : ranges.unshared) rewrite_range(dst, offset, len);
   const timespec times[2] = {d.st_atim, d.st_mtim};  // rsync's times, which the rewrite touched
-  ::futimens(dst.get(), times);
+  ::futimens(dst, times);
   return stats;
-}
-
-namespace {
-
-struct Walk {
-  fs::path snapshot, previous;
-  SharingStats stats;
-};
-thread_local Walk* t_walk = nullptr;  // nftw has no user pointer
-
-int visit(const char* path, const struct stat* st, int type, FTW*) {
-  if (type != FTW_F || !S_ISREG(st->st_mode) || st->st_size < 4096) return 0;
-  const fs::path rel = fs::path(path).lexically_relative(t_walk->snapshot);
-  const fs::path old = t_walk->previous / rel;
-  struct stat before {};
-  if (::lstat(old.c_str(), &before) != 0 || !S_ISREG(before.st_mode)) return 0;
-  if (before.st_ino == st->st_ino && before.st_dev == st->st_dev) return 0;  // unchanged: a hard link already
-  const SharingStats one = share_blocks(path, old);
-  t_walk->stats.files += one.files;
-  t_walk->stats.shared_bytes += one.shared_bytes;
-  return 0;
 }
 
 }  // namespace
 
+SharingStats share_blocks(const fs::path& file, const fs::path& previous) {
+  UniqueFd src(::open(previous.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dst(::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!src || !dst) return {};
+  return share_open_files(src.get(), dst.get());
+}
+
 SharingStats share_with_previous(const fs::path& snapshot, const fs::path& previous) {
-  Walk walk{snapshot, previous, {}};
-  t_walk = &walk;
-  ::nftw(snapshot.c_str(), visit, 32, FTW_PHYS);
-  t_walk = nullptr;
-  return walk.stats;
+  SharingStats stats;
+  UniqueFd prev_root(::open(previous.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!prev_root) return stats;
+  walk_tree(snapshot, {.enter = [&](const WalkEntry& e) {
+    if (!S_ISREG(e.st.st_mode) || e.st.st_size < 4096) return Visit::descend;
+    // The previous version at the same path, reached without following any symlink.
+    UniqueFd src(open_beneath(prev_root.get(), e.path, O_RDONLY | O_NOFOLLOW));
+    struct stat before {};
+    if (!src || ::fstat(src.get(), &before) != 0 || !S_ISREG(before.st_mode)) return Visit::descend;
+    if (same_inode(before, e.st)) return Visit::descend;  // unchanged: a hard link already
+    UniqueFd dst(::openat(e.dir_fd, e.name, O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    if (!dst) return Visit::descend;
+    const SharingStats one = share_open_files(src.get(), dst.get());
+    stats.files += one.files;
+    stats.shared_bytes += one.shared_bytes;
+    return Visit::descend;
+  }});
+  return stats;
 }
 
 }  // namespace bkp

@@ -1,14 +1,17 @@
 #include "disk_usage.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
+#include <system_error>
+
+#include "walker.h"
 
 namespace bkp {
 
@@ -29,9 +32,10 @@ uint64_t ExtentSet::add(uint64_t start, uint64_t end) {
   return fresh;
 }
 
-uint64_t UsageCounter::new_data_bytes(const char* path, const struct stat& st) {
+uint64_t UsageCounter::new_data_bytes(int dir_fd, const char* name, const struct stat& st) {
   const uint64_t allocated = static_cast<uint64_t>(st.st_blocks) * 512;
-  const int fd = ::open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return allocated;
   constexpr unsigned kBatch = 64;
   auto buf = std::make_unique<char[]>(sizeof(fiemap) + kBatch * sizeof(fiemap_extent));
@@ -62,34 +66,26 @@ uint64_t UsageCounter::new_data_bytes(const char* path, const struct stat& st) {
   return fresh;
 }
 
-namespace {
-
-// nftw has no user pointer; the walk is single-threaded, so the current walk lives here.
-thread_local Usage* t_usage = nullptr;
-thread_local UsageCounter* t_counter = nullptr;
-thread_local UsageCounter::InodeSet* t_seen = nullptr;
-
-int visit(const char* path, const struct stat* st, int type, FTW*) {
-  if (type == FTW_NS) return 0;
-  t_usage->files += 1;
-  if (!S_ISDIR(st->st_mode)) t_usage->apparent += static_cast<uint64_t>(st->st_size);
-  if (!t_seen->insert({st->st_dev, st->st_ino}).second) return 0;  // a hard link to counted data
-  t_usage->added += S_ISREG(st->st_mode) && st->st_blocks > 0 ? t_counter->new_data_bytes(path, *st)
-                                                               : static_cast<uint64_t>(st->st_blocks) * 512;
-  return 0;
-}
-
-}  // namespace
-
 Usage UsageCounter::measure(const std::filesystem::path& tree) {
   Usage usage;
-  t_usage = &usage;
-  t_counter = this;
-  t_seen = &seen_;
-  ::nftw(tree.c_str(), visit, 64, FTW_PHYS);
-  t_usage = nullptr;
-  t_counter = nullptr;
-  t_seen = nullptr;
+  auto count = [&](int dir_fd, const char* name, const struct stat& st) {
+    usage.files += 1;
+    if (!S_ISDIR(st.st_mode)) usage.apparent += static_cast<uint64_t>(st.st_size);
+    if (!seen_.insert({st.st_dev, st.st_ino}).second) return;  // a hard link to counted data
+    usage.added += S_ISREG(st.st_mode) && st.st_blocks > 0 ? new_data_bytes(dir_fd, name, st)
+                                                            : static_cast<uint64_t>(st.st_blocks) * 512;
+  };
+  struct stat root {};
+  if (::lstat(tree.c_str(), &root) != 0 || !S_ISDIR(root.st_mode)) return usage;
+  count(AT_FDCWD, tree.c_str(), root);
+  try {
+    walk_tree(tree, {.enter = [&](const WalkEntry& e) {
+      count(e.dir_fd, e.name, e.st);
+      return Visit::descend;
+    }});
+  } catch (const std::system_error&) {
+    // A snapshot removed while it is measured: what was counted stands.
+  }
   return usage;
 }
 

@@ -41,7 +41,7 @@ class UsageCounter {
   using InodeSet = std::unordered_set<std::pair<dev_t, ino_t>, InodeHash>;
 
   // Bytes of a newly seen regular file's extents that are not shared with data seen before.
-  uint64_t new_data_bytes(const char* path, const struct stat& st);
+  uint64_t new_data_bytes(int dir_fd, const char* name, const struct stat& st);
 
  private:
   InodeSet seen_;

@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "unchanged.h"
+#include "xattrs.h"
 #include "unique_fd.h"
 
 namespace fs = std::filesystem;

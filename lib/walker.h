@@ -1,0 +1,52 @@
+// The one tree walk of bkp and bkpfs: fd-relative (every entry is reached with *at() calls
+// on its parent's open descriptor, never by a rebuilt absolute path, so a symlink or a
+// rename elsewhere cannot redirect it), never follows symlinks, and holds one descriptor
+// per level of depth. Used for sources (what they hold), snapshots (space, block sharing,
+// checksums, removal) and comparisons.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace bkp {
+
+struct WalkEntry {
+  int dir_fd;              // the open directory that holds the entry (valid during the call)
+  const char* name;        // its name there, for *at() calls
+  const std::string& path; // relative to the walk's root, e.g. "docs/a.txt"
+  const struct stat& st;   // lstat() of the entry (only the type if WalkOptions::stat is off)
+  unsigned depth;          // 0 for the root's own entries
+};
+
+enum class Visit {
+  descend,  // for a directory: walk its content (then `leave` is called); else: go on
+  skip,     // do not walk this directory's content
+  stop,     // end the whole walk
+};
+
+struct WalkCallbacks {
+  std::function<Visit(const WalkEntry&)> enter;                  // every entry, parents first
+  std::function<void(const WalkEntry&)> leave;                    // a directory after its content
+  std::function<void(const std::string& path, int err)> error;    // an entry that could not be read
+};
+
+struct WalkOptions {
+  // > 1: the root's subdirectories are walked on that many threads, and the callbacks are
+  // called from all of them at once (they must be thread-safe).
+  unsigned threads = 1;
+  // false: only the type is filled in (from readdir), saving a stat per entry where the
+  // caller needs no more.
+  bool stat = true;
+};
+
+// Walks everything below the open directory `root_fd` (the root itself is not visited).
+// Returns false when a callback stopped the walk.
+bool walk_tree(int root_fd, const WalkCallbacks& callbacks, const WalkOptions& options = {});
+// Opens `root` (refusing a symlink) and walks it; throws std::system_error when it cannot.
+bool walk_tree(const std::filesystem::path& root, const WalkCallbacks& callbacks, const WalkOptions& options = {});
+
+}  // namespace bkp

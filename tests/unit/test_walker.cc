@@ -1,0 +1,120 @@
+// The shared fd-relative walker, open_beneath and the "unchanged" rule.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+
+#include "beneath.h"
+#include "unchanged.h"
+#include "unique_fd.h"
+#include "walker.h"
+#include "xattrs.h"
+
+namespace fs = std::filesystem;
+using namespace bkp;
+
+namespace {
+
+class Tree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root = fs::temp_directory_path() / ("bkp-walker-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "a/b/c");
+    fs::create_directories(root / "d");
+    fs::create_directories(outside);
+    std::ofstream(root / "a/b/c/f") << "f";
+    std::ofstream(root / "top") << "t";
+    std::ofstream(outside / "secret") << "s";
+    fs::create_symlink(outside, root / "d/link");
+  }
+  void TearDown() override {
+    fs::remove_all(root);
+    fs::remove_all(outside);
+  }
+  std::set<std::string> walk(unsigned threads) {
+    std::set<std::string> seen;
+    std::mutex m;
+    walk_tree(root, {.enter = [&](const WalkEntry& e) {
+      std::lock_guard lock(m);
+      seen.insert(e.path);
+      return Visit::descend;
+    }}, {.threads = threads});
+    return seen;
+  }
+  fs::path root;
+  fs::path outside = fs::temp_directory_path() / ("bkp-walker-out-" + std::to_string(::getpid()));
+};
+
+}  // namespace
+
+TEST_F(Tree, VisitsEveryEntryOnceWithoutFollowingSymlinks) {
+  const std::set<std::string> expected = {"a", "a/b", "a/b/c", "a/b/c/f", "d", "d/link", "top"};
+  EXPECT_EQ(walk(1), expected);
+  EXPECT_EQ(walk(2), expected);
+}
+
+TEST_F(Tree, LeaveComesAfterTheContentAndStopEndsTheWalk) {
+  std::vector<std::string> order;
+  walk_tree(root, {.enter = [&](const WalkEntry& e) {
+                     order.push_back("+" + e.path);
+                     return e.path == "d" ? Visit::skip : Visit::descend;
+                   },
+                   .leave = [&](const WalkEntry& e) { order.push_back("-" + e.path); }});
+  const auto pos = [&](const std::string& s) { return std::find(order.begin(), order.end(), s) - order.begin(); };
+  EXPECT_LT(pos("+a/b/c/f"), pos("-a/b/c"));
+  EXPECT_LT(pos("-a/b/c"), pos("-a/b"));
+  EXPECT_EQ(pos("+d/link"), static_cast<long>(order.size()));  // skipped
+  EXPECT_EQ(pos("-d"), static_cast<long>(order.size()));
+  int visited = 0;
+  EXPECT_FALSE(walk_tree(root, {.enter = [&](const WalkEntry&) { return ++visited == 2 ? Visit::stop : Visit::descend; }}));
+  EXPECT_EQ(visited, 2);
+}
+
+TEST_F(Tree, OpenBeneathRefusesSymlinksAndEscapes) {
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_TRUE(dir);
+  UniqueFd ok(open_beneath(dir.get(), "a/b/c/f", O_RDONLY));
+  EXPECT_TRUE(ok);
+  EXPECT_LT(open_beneath(dir.get(), "d/link/secret", O_RDONLY), 0);
+  EXPECT_LT(open_beneath(dir.get(), "../" + outside.filename().string() + "/secret", O_RDONLY), 0);
+  EXPECT_LT(open_beneath(dir.get(), outside.string() + "/secret", O_RDONLY), 0);
+}
+
+TEST_F(Tree, SameVersionComparesTypeModeOwnerSizeAndMtime) {
+  struct stat a {}, b {};
+  ASSERT_EQ(::lstat((root / "top").c_str(), &a), 0);
+  b = a;
+  EXPECT_TRUE(same_version(a, b));
+  b.st_mtim.tv_nsec += 1;
+  EXPECT_FALSE(same_version(a, b));
+  b = a;
+  b.st_mode ^= 0001;
+  EXPECT_FALSE(same_version(a, b));
+  b = a;
+  b.st_uid += 1;
+  EXPECT_FALSE(same_version(a, b));
+  b = a;
+  b.st_size += 1;
+  EXPECT_FALSE(same_version(a, b));
+}
+
+TEST_F(Tree, XattrSignatureIgnoresOrder) {
+  std::ofstream(root / "x") << "x";
+  std::ofstream(root / "y") << "y";
+  if (::setxattr((root / "x").c_str(), "user.one", "1", 1, 0) != 0) GTEST_SKIP() << "no user xattrs here";
+  ::setxattr((root / "x").c_str(), "user.two", "2", 1, 0);
+  ::setxattr((root / "y").c_str(), "user.two", "2", 1, 0);
+  ::setxattr((root / "y").c_str(), "user.one", "1", 1, 0);
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY));
+  EXPECT_EQ(xattr_signature(dir.get(), "x"), xattr_signature(dir.get(), "y"));
+  EXPECT_NE(xattr_signature(dir.get(), "x"), xattr_signature(dir.get(), "top"));
+  EXPECT_TRUE(has_xattrs(dir.get(), "x"));
+  EXPECT_FALSE(has_xattrs(dir.get(), "top"));
+}
