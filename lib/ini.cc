@@ -1,15 +1,18 @@
 #include "ini.h"
 
-#include "errors.h"
-
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <fstream>
+#include <random>
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
+
+#include "errors.h"
+#include "unique_fd.h"
 
 namespace bkp {
 namespace {
@@ -21,11 +24,27 @@ std::string trim(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+void write_all(int fd, const std::string& text, const std::string& what) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot write " + what);
+    done += static_cast<size_t>(n);
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> IniSection::get(const std::string& key) const {
-  for (const auto& [k, v] : entries_)
-    if (k == key) return v;
+  const std::string k = lower(key);
+  for (const auto& [name, v] : entries_)
+    if (name == k) return v;
   return std::nullopt;
 }
 
@@ -34,27 +53,43 @@ std::string IniSection::get_or(const std::string& key, const std::string& fallba
 }
 
 std::string& IniSection::set(const std::string& key, std::string value) {
-  for (auto& [k, v] : entries_)
-    if (k == key) return v = std::move(value);
-  return entries_.emplace_back(key, std::move(value)).second;
+  const std::string k = lower(key);
+  for (auto& [name, v] : entries_)
+    if (name == k) return v = std::move(value);
+  return entries_.emplace_back(k, std::move(value)).second;
 }
 
-IniDocument IniDocument::parse(const std::string& text) {
+void IniSection::erase(const std::string& key) {
+  const std::string k = lower(key);
+  std::erase_if(entries_, [&](const auto& entry) { return entry.first == k; });
+}
+
+IniDocument IniDocument::parse(const std::string& input, std::vector<IniProblem>* problems) {
+  auto report = [&](int line, std::string what) {
+    if (problems) problems->push_back({line, std::move(what)});
+  };
   IniDocument doc;
   std::unordered_map<std::string, size_t> index;  // journals can hold thousands of sections
   IniSection* current = nullptr;
   std::string* last_value = nullptr;  // for configparser's indented continuation lines
-  std::istringstream in(text);
+  const bool bom = input.rfind("\xEF\xBB\xBF", 0) == 0;
+  std::istringstream in(bom ? input.substr(3) : input);
+  int number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     const std::string stripped = trim(line);
-    if (stripped.empty() || stripped[0] == '#' || stripped[0] == ';') {
-      continue;
-    }
+    if (stripped.empty() || stripped[0] == '#' || stripped[0] == ';') continue;
     if ((line[0] == ' ' || line[0] == '\t') && last_value != nullptr) {
       *last_value += "\n" + stripped;
       continue;
     }
-    if (stripped.front() == '[' && stripped.back() == ']') {
+    if (stripped.front() == '[') {
+      if (stripped.back() != ']') {
+        report(number, "no ']' to close the section header");
+        current = nullptr;
+        last_value = nullptr;
+        continue;
+      }
       const auto [at, fresh] = index.emplace(stripped.substr(1, stripped.size() - 2), doc.sections_.size());
       if (fresh) doc.sections_.emplace_back(at->first);
       current = &doc.sections_[at->second];  // a repeated section is merged, as configparser's strict=False
@@ -62,21 +97,40 @@ IniDocument IniDocument::parse(const std::string& text) {
       continue;
     }
     const auto sep = stripped.find_first_of("=:");
-    if (current == nullptr || sep == std::string::npos) continue;  // junk outside a section
+    if (current == nullptr) {
+      report(number, "a line outside any [section]");
+      continue;
+    }
+    if (sep == std::string::npos || sep == 0) {
+      report(number, "not a 'key = value' line");
+      last_value = nullptr;
+      continue;
+    }
     last_value = &current->set(trim(stripped.substr(0, sep)), trim(stripped.substr(sep + 1)));
   }
   return doc;
 }
 
-IniDocument IniDocument::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return {};
-    throw_errno("cannot read " + file.string());
+std::optional<std::string> IniDocument::read_text(int dir_fd, const std::string& name) {
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP) throw_error(ELOOP, name + " is a symlink");
+    throw_errno("cannot read " + name);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot read " + name);
+  if (!S_ISREG(st.st_mode)) throw_error(EINVAL, name + " is not a regular file");
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read " + name);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 std::string IniDocument::serialize() const {
@@ -94,28 +148,26 @@ std::string IniDocument::serialize() const {
   return out;
 }
 
-void IniDocument::save(const std::filesystem::path& file) const {
+void IniDocument::save(int dir_fd, const std::string& name) const {
   const std::string text = serialize();
-  const std::filesystem::path tmp = file.parent_path() / ("." + file.filename().string() + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw_errno("cannot write " + tmp.string());
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      throw_errno("cannot write " + tmp.string());
-    }
-    done += static_cast<size_t>(n);
+  std::random_device random;
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; !fd; ++attempt) {
+    tmp = "." + name + "." + std::to_string(::getpid()) + "." + std::to_string(random() % 1000000) + ".tmp";
+    fd = UniqueFd(::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd && (errno != EEXIST || attempt > 100)) throw_errno("cannot write " + tmp);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw_errno("cannot write " + tmp.string());
-  if (::rename(tmp.c_str(), file.c_str()) != 0) throw_errno("cannot replace " + file.string());
-  const int dir = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  try {
+    write_all(fd.get(), text, tmp);
+    if (::fsync(fd.get()) != 0) throw_errno("cannot write " + tmp);
+    if (::close(fd.release()) != 0) throw_errno("cannot write " + tmp);
+    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) throw_errno("cannot replace " + name);
+  } catch (...) {
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    throw;
   }
+  ::fsync(dir_fd);
 }
 
 IniSection* IniDocument::find(const std::string& name) {

@@ -1,6 +1,13 @@
 // A small INI document compatible with Python's configparser, as the original bkp.py
 // wrote it: "[section]" headers and "key = value" lines. Sections and keys keep their
 // order, and unknown sections and keys survive a load/save round trip untouched.
+//
+// Parsing is as lenient as configparser where it is lenient (keys are case-insensitive and
+// stored lower-case, "=" or ":" as delimiter, indented continuation lines, # and ;
+// comments) and a little more (a UTF-8 byte-order mark, CRLF line ends). What configparser
+// would refuse (a line outside any section, a header without "]", a line without a
+// delimiter) is reported as a problem with its line number; the rest of the file is still
+// read, so a reader can show what is intact while a writer refuses to build on it.
 #pragma once
 
 #include <filesystem>
@@ -16,10 +23,12 @@ class IniSection {
   explicit IniSection(std::string name) : name_(std::move(name)) {}
 
   const std::string& name() const { return name_; }
+  // Keys are matched case-insensitively (they are stored lower-case).
   std::optional<std::string> get(const std::string& key) const;
   std::string get_or(const std::string& key, const std::string& fallback) const;
   // Replaces in place or appends; returns the stored value.
   std::string& set(const std::string& key, std::string value);
+  void erase(const std::string& key);
   const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
 
  private:
@@ -27,16 +36,25 @@ class IniSection {
   std::vector<std::pair<std::string, std::string>> entries_;
 };
 
+struct IniProblem {
+  int line = 0;      // 1-based; 0 for the file as a whole
+  std::string what;  // e.g. "no ']' to close the section header"
+};
+
 class IniDocument {
  public:
-  static IniDocument parse(const std::string& text);
-  // A missing file is an empty document; an unreadable one throws std::system_error.
-  static IniDocument load(const std::filesystem::path& file);
+  // Problems, if any, are appended to `problems` (when given).
+  static IniDocument parse(const std::string& text, std::vector<IniProblem>* problems = nullptr);
+  // Reads `name` in the open directory `dir_fd` without following a symlink. A missing file
+  // is an empty document (nullopt); any other failure throws std::system_error.
+  static std::optional<std::string> read_text(int dir_fd, const std::string& name);
 
   std::string serialize() const;
-  // Writes to a temporary file in the same folder, fsyncs it and renames it over `file`,
-  // so a crash leaves either the old or the new journal, never a torn one.
-  void save(const std::filesystem::path& file) const;
+  // Replaces `name` in the open directory `dir_fd` atomically: a new temporary file created
+  // there with O_EXCL|O_NOFOLLOW (never through a symlink someone planted), written,
+  // fsynced, and renamed over `name` in the same directory; then the directory is fsynced.
+  // A crash leaves either the old or the new file, never a torn one.
+  void save(int dir_fd, const std::string& name) const;
 
   IniSection* find(const std::string& name);
   const IniSection* find(const std::string& name) const;

@@ -1,11 +1,16 @@
-// One run per destination: an exclusive flock on DEST/.bkp.lock, which also records the
-// holder's pid so that a second run can name it.
+// One run per destination: a write lock on DEST/.bkp.lock. It is a POSIX record lock
+// (fcntl), so that a second run asks the kernel who holds it (F_GETLK) and names a live
+// process, never a stale pid read from the file before the holder could write it. The
+// holder also writes its pid into the file, for people. A record lock belongs to the
+// process: bkp takes it once per destination and only this class touches the file
+// (closing any other descriptor of it would release the lock).
 #pragma once
 
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 
 namespace bkp {
 
@@ -28,6 +33,7 @@ class DestinationLock {
 
  private:
   int fd_ = -1;
+  std::pair<dev_t, ino_t> key_{};
 };
 
 }  // namespace bkp

@@ -1,36 +1,39 @@
 #include "backup.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fcntl.h>
 #include <filesystem>
 #include <optional>
 
 #include "block_sharing.h"
 #include "errors.h"
-#include "json.h"
 #include "journal.h"
 #include "link_unchanged.h"
 #include "lock.h"
+#include "logging.h"
 #include "preflight.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
+#include "run_plan.h"
+#include "snapshot_removal.h"
 #include "source_traits.h"
 #include "store.h"
 #include "timestamp.h"
+#include "unique_fd.h"
 
 namespace fs = std::filesystem;
 
 namespace bkp {
 namespace {
 
-// rsync accepts at most 20 --link-dest directories; one is the previous snapshot.
-constexpr size_t kMaxReusedPartials = 19;
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 std::string snapshot_name_for(const Destination& dest, std::time_t start) {
   std::string name = format_timestamp(start);
@@ -38,18 +41,9 @@ std::string snapshot_name_for(const Destination& dest, std::time_t start) {
   return name;
 }
 
-void remove_tree(const fs::path& dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (ec) throw Failure(dir.string() + ": cannot remove it: " + ec.message());
-}
-
-void sync_filesystem(const fs::path& dir) {
+void sync_filesystem(int dir_fd) {
   // The journal may call a snapshot complete only once its data is on disk.
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::syncfs(fd);
-  ::close(fd);
+  ::syncfs(dir_fd);
 }
 
 std::vector<std::string> as_strings(const std::vector<fs::path>& paths) {
@@ -58,54 +52,86 @@ std::vector<std::string> as_strings(const std::vector<fs::path>& paths) {
   return out;
 }
 
-// What this run will do, decided from the destination as found.
-struct RunPlan {
-  bool incremental = false;
-  const Snapshot* base = nullptr;             // previous complete snapshot (incremental)
-  std::optional<std::string> rotate_to;       // full run: rename 0/ to this first
-  std::vector<const Snapshot*> reuse;         // partials whose copied files are reused
-  std::vector<const Snapshot*> discard;       // partials deleted (--discard-partial)
-  std::optional<fs::path> share_with;         // where changed files find their previous version
-};
-
-RunPlan plan_run(const Destination& dest, const BackupOptions& options) {
-  RunPlan plan;
-  const Series* current = dest.current();
-  const Snapshot* newest = current != nullptr ? current->newest_complete() : nullptr;
-  if (options.incremental && newest == nullptr) {
-    spdlog::warn("no complete snapshot in {}: taking a full snapshot instead of an incremental one",
-                 (dest.root / kCurrentSeries).string());
+// A run writes only into what the journal vouches for: a series whose journal is damaged
+// or missing, or that holds folders the journal does not account for, is refused until
+// `bkp repair` (or the user) has dealt with it.
+void refuse_untrusted(const Destination& dest) {
+  for (const Series& series : dest.series) {
+    const auto faults = series.faults();
+    if (faults.empty()) continue;
+    if (!series.is_current()) {  // never written by this run: only said
+      for (const std::string& f : faults) spdlog::warn("{} (left alone; see bkp repair)", f);
+      continue;
+    }
+    const std::string more = faults.size() > 1 ? " (and " + std::to_string(faults.size() - 1) + " more)" : "";
+    throw Failure(faults.front() + more + "; nothing was changed: see bkp repair");
   }
-  plan.incremental = options.incremental && newest != nullptr;
-  plan.base = plan.incremental ? newest : nullptr;
-  if (!plan.incremental && newest != nullptr) plan.rotate_to = newest->name;
-  if (plan.incremental) plan.share_with = newest->path;
-  else if (options.share_blocks_full && newest != nullptr)  // where it will be once 0/ is renamed
-    plan.share_with = dest.root / newest->name / newest->name;
-  if (current == nullptr) return plan;
-
-  // Partials of 0/ can seed this run only if they share no inode with another series, which
-  // is the case for an incremental run (same series) or a series without a complete snapshot.
-  const bool may_reuse = plan.incremental || newest == nullptr;
-  for (const Snapshot* partial : current->partials()) {
-    if (options.discard_partial) plan.discard.push_back(partial);
-    else if (may_reuse && plan.reuse.size() < kMaxReusedPartials) plan.reuse.push_back(partial);
-  }
-  return plan;
 }
 
-// Unchanged files are linked to the previous snapshot (by rsync unless `prelinked`);
-// files an interrupted run had already copied are taken from its partial snapshot.
-std::vector<fs::path> link_dests_of(const RunPlan& plan, bool prelinked) {
+// DEST/0 and every series folder must be real directories: a symlink there would send
+// snapshots and the journal outside DEST.
+UniqueFd open_series(int dest_fd, const fs::path& dest_root, const std::string& folder, bool create) {
+  struct stat st {};
+  if (::fstatat(dest_fd, folder.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      throw Failure((dest_root / folder).string() + ": " + (S_ISLNK(st.st_mode) ? "is a symlink" : "is not a directory") +
+                    "; bkp writes snapshots only into real directories inside DEST");
+  } else if (errno != ENOENT || !create) {
+    throw Failure((dest_root / folder).string() + ": " + std::strerror(errno));
+  } else if (::mkdirat(dest_fd, folder.c_str(), 0755) != 0) {
+    throw Failure((dest_root / folder).string() + ": cannot create it: " + std::strerror(errno));
+  }
+  UniqueFd fd(::openat(dest_fd, folder.c_str(), kDirFlags));
+  if (!fd) throw Failure((dest_root / folder).string() + ": cannot open it: " + std::strerror(errno));
+  return fd;
+}
+
+// Before anything is changed: a series folder that is not a real directory (scans skip
+// such entries) is refused.
+void refuse_symlinked_series(int dest_fd, const fs::path& dest_root) {
+  struct stat st {};
+  if (::fstatat(dest_fd, kCurrentSeries, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+    open_series(dest_fd, dest_root, kCurrentSeries, false);  // throws the refusal
+}
+
+void describe_plan(const RunPlan& plan, const std::string& name, const fs::path& dest) {
+  if (plan.rotate_to) spdlog::info("full run: {} becomes the older series {}", (dest / "0").string(), *plan.rotate_to);
+  for (const FolderRef& p : plan.remove_partials)
+    spdlog::info("removing partial snapshot {}", (dest / p.series / p.name).string());
+  if (plan.hide_for_reuse) spdlog::info("reusing files of partial snapshot {}", (dest / "0" / *plan.hide_for_reuse).string());
+  spdlog::info("{} snapshot {}{}", plan.incremental ? "incremental" : "full", (dest / kCurrentSeries / name).string(),
+               plan.base ? " (unchanged files linked to " + plan.base->name + ")" : std::string());
+}
+
+// Carries out the clean-up a plan asks for before the run: interrupted removals finished,
+// partial snapshots of earlier runs deleted or put aside for reuse.
+void clean_up_before_run(const RunPlan& plan, int dest_fd, const fs::path& dest_root) {
+  auto series_fd = [&](const std::string& folder) { return open_series(dest_fd, dest_root, folder, false); };
+  for (const FolderRef& hidden : plan.remove_hidden) delete_hidden_folder(series_fd(hidden.series).get(), hidden.name);
+  for (const FolderRef& partial : plan.remove_partials) {
+    UniqueFd fd = series_fd(partial.series);
+    Journal journal = Journal::open(UniqueFd(::dup(fd.get())), dest_root / partial.series);
+    remove_snapshot_folder(fd.get(), partial.name, [&] {
+      journal.drop_active();
+      journal.save();
+    });
+  }
+  if (plan.hide_for_reuse) hide_reusable_partial(series_fd(kCurrentSeries).get(), *plan.hide_for_reuse);
+}
+
+// Unchanged files are linked to the previous snapshot (by rsync unless `prelinked`; with
+// prelinking rsync still gets it, for hard-link groups left to it); files an interrupted
+// run had already copied are taken from its partial snapshot.
+std::vector<fs::path> link_dests_of(const RunPlan& plan, const fs::path& series_dir) {
   std::vector<fs::path> dirs;
-  if (plan.base && !prelinked) dirs.push_back(plan.base->path);
-  for (const Snapshot* p : plan.reuse) dirs.push_back(p->path);
+  if (plan.base) dirs.push_back(plan.base->path);
+  for (const std::string& hidden : plan.reuse) dirs.push_back(series_dir / hidden);
   return dirs;
 }
 
 // Links the unchanged files of every source into the new snapshot before rsync runs.
-LinkStats prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources, const fs::path& target,
-                            const DestinationFeatures& features) {
+void prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources, const fs::path& target,
+                       const DestinationFeatures& features) {
   LinkStats total;
   for (const auto& src : sources) {
     const auto name = src.filename();
@@ -115,28 +141,6 @@ LinkStats prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& so
     total.directories += one.directories;
   }
   spdlog::debug("linked {} unchanged files in {} directories to {}", total.linked, total.directories, plan.base->name);
-  return total;
-}
-
-void describe_plan(const RunPlan& plan, const std::string& name, const fs::path& dest) {
-  if (plan.rotate_to) spdlog::info("full run: {} becomes the older series {}", (dest / "0").string(), *plan.rotate_to);
-  for (const Snapshot* p : plan.discard) spdlog::info("discarding partial snapshot {}", p->path.string());
-  for (const Snapshot* p : plan.reuse) spdlog::info("reusing files of partial snapshot {}", p->path.string());
-  spdlog::info("{} snapshot {}{}", plan.incremental ? "incremental" : "full",
-               (dest / kCurrentSeries / name).string(),
-               plan.base ? " (unchanged files linked to " + plan.base->name + ")" : std::string());
-}
-
-void write_active(Journal& journal, const std::string& name, const std::vector<fs::path>& sources,
-                  const fs::path& series_dir) {
-  IniSection& active = journal.document().section(kActiveSection);
-  active = IniSection(kActiveSection);
-  active.set("timestamp", name);
-  active.set("status", kStatusPartial);
-  active.set("sources", json_string_list(as_strings(sources)));
-  active.set("backup", series_dir.string());
-  active.set("cwd", fs::current_path().string());
-  journal.save();
 }
 
 // On reflink filesystems, changed files share their unchanged blocks with their previous
@@ -152,30 +156,49 @@ SharingStats share_changed_blocks(const RunPlan& plan, const fs::path& target, b
   return stats;
 }
 
-void write_complete(Journal& journal, const std::string& name, const std::vector<fs::path>& sources,
-                    const fs::path& series_dir, const RunPlan& plan, const RsyncResult& result,
-                    const SharingStats& sharing) {
-  journal.document().remove(kActiveSection);
-  IniSection& done = journal.document().section(name);
-  done.set("timestamp", name);
-  done.set("status", kStatusComplete);
-  done.set("sources", json_string_list(as_strings(sources)));
-  done.set("backup", series_dir.string());
-  done.set("cwd", fs::current_path().string());
-  done.set("finished", format_timestamp(std::time(nullptr)));
-  done.set("kind", plan.incremental ? "incremental" : "full");
-  if (plan.base) done.set("previous", plan.base->name);
-  done.set("rsync_exit", std::to_string(result.exit_code));
-  done.set("files", std::to_string(result.files));
-  done.set("bytes", std::to_string(result.bytes));
-  if (sharing.files > 0) done.set("shared_bytes", std::to_string(sharing.shared_bytes));
-  if (result.exit_code == 23) done.set("warning", "some files could not be read; see the log of this run");
-  journal.save();
+JournalFields completion_details(const RunPlan& plan, const RsyncResult& result, const SharingStats& sharing,
+                                 const SourceTraits& traits) {
+  JournalFields d = {{"kind", plan.incremental ? "incremental" : "full"}};
+  if (plan.base) d.emplace_back("previous", plan.base->name);
+  d.emplace_back("rsync_exit", std::to_string(result.exit_code));
+  d.emplace_back("files", std::to_string(result.files));
+  d.emplace_back("bytes", std::to_string(result.bytes));
+  if (sharing.files > 0) d.emplace_back("shared_bytes", std::to_string(sharing.shared_bytes));
+  // No source holds extended attributes or ACLs, so neither does the snapshot (bkpfs can
+  // then answer xattr requests without asking the disk).
+  d.emplace_back("xattrs", traits.xattrs ? "true" : "false");
+  if (result.exit_code == 23) d.emplace_back("warning", "some files could not be read; see the log of this run");
+  return d;
+}
+
+std::string deep_path_advice(uint64_t count) {
+  return std::to_string(count) + " path(s) longer than rsync's limit of 4095 bytes were not backed up; "
+         "back up the deep folder as a source of its own, or shorten the names (see DEEP PATHS in bkp(1))";
+}
+
+int dry_run(const BackupOptions& options, RsyncPlan rsync, const fs::path& dest_root) {
+  // Read-only: no lock, no journal; rsync --dry-run into where the snapshot would go
+  // (rsync creates nothing there) tells what would be transferred.
+  const Destination dest = fs::is_directory(dest_root) ? Destination::scan(dest_root) : Destination{dest_root, {}};
+  refuse_untrusted(dest);
+  const RunPlan plan = plan_run(dest, {options.incremental, options.discard_partial, options.share_blocks_full});
+  const std::string name = snapshot_name_for(dest, std::time(nullptr));
+  describe_plan(plan, name, dest_root);
+  rsync.dry_run = true;
+  rsync.target = dest_root / kCurrentSeries / name;
+  rsync.link_dests = link_dests_of(plan, dest_root / kCurrentSeries);
+  for (auto& dir : rsync.link_dests)  // not hidden yet in a dry run
+    if (plan.hide_for_reuse && dir.filename() == std::string(kReusablePrefix) + *plan.hide_for_reuse)
+      dir = dest_root / kCurrentSeries / *plan.hide_for_reuse;
+  const auto result = run_rsync(build_rsync_argv(rsync), rsync.progress);
+  spdlog::info("dry run: would transfer {} files, {} bytes; nothing was changed", result.files, result.bytes);
+  return classify_rsync_result(result) == RsyncOutcome::failed ? kExitFailure : kExitOk;
 }
 
 }  // namespace
 
 int run_backup(const BackupOptions& options) {
+  if (!options.log.job.empty()) spdlog::debug("job {}", options.log.job);
   const auto sources = check_sources(options.sources, options.allow_empty);
   RsyncPlan rsync;
   rsync.rsync = find_rsync();
@@ -186,21 +209,7 @@ int run_backup(const BackupOptions& options) {
   rsync.excludes = options.excludes;
   rsync.exclude_from = options.exclude_from;
   rsync.progress = options.log.verbosity >= 0 && ::isatty(STDERR_FILENO);
-
-  if (options.dry_run) {
-    // Read-only: no lock, no journal; rsync --dry-run into where the snapshot would go
-    // (rsync creates nothing there) tells what would be transferred.
-    const Destination dest = fs::is_directory(dest_root) ? Destination::scan(dest_root) : Destination{dest_root, {}};
-    const RunPlan plan = plan_run(dest, options);
-    const std::string name = snapshot_name_for(dest, std::time(nullptr));
-    describe_plan(plan, name, dest_root);
-    rsync.dry_run = true;
-    rsync.target = dest_root / kCurrentSeries / name;
-    rsync.link_dests = link_dests_of(plan, false);
-    const auto result = run_rsync(build_rsync_argv(rsync), rsync.progress);
-    spdlog::info("dry run: would transfer {} files, {} bytes; nothing was changed", result.files, result.bytes);
-    return classify_rsync_exit(result.exit_code) == RsyncOutcome::failed ? kExitFailure : kExitOk;
-  }
+  if (options.dry_run) return dry_run(options, rsync, dest_root);
 
   const DestinationFeatures features = check_destination(dest_root);
   const SourceTraits traits = scan_source_traits(sources);
@@ -213,54 +222,61 @@ int run_backup(const BackupOptions& options) {
                  : !features.acls                   ? "ACLs"
                                                     : "extended attributes");
   DestinationLock lock(dest_root);
+  const UniqueFd dest_fd(::open(dest_root.c_str(), kDirFlags & ~O_NOFOLLOW));
+  if (!dest_fd) throw Failure("destination " + dest_root.string() + ": cannot open it: " + std::strerror(errno));
 
   const Destination dest = Destination::scan(dest_root);
-  const RunPlan plan = plan_run(dest, options);
+  refuse_untrusted(dest);
+  refuse_symlinked_series(dest_fd.get(), dest_root);
+  const RunPlan plan = plan_run(dest, {options.incremental, options.discard_partial, options.share_blocks_full});
+  if (options.incremental && !plan.incremental)
+    spdlog::warn("no complete snapshot in {}: taking a full snapshot instead of an incremental one",
+                 (dest_root / kCurrentSeries).string());
   const std::string name = snapshot_name_for(dest, std::time(nullptr));
   describe_plan(plan, name, dest_root);
 
-  for (const Snapshot* p : plan.discard) remove_tree(p->path);
+  clean_up_before_run(plan, dest_fd.get(), dest_root);
   const fs::path series_dir = dest_root / kCurrentSeries;
-  if (plan.rotate_to) {
-    if (::rename(series_dir.c_str(), (dest_root / *plan.rotate_to).c_str()) != 0)
-      throw Failure(series_dir.string() + ": cannot rename it to " + *plan.rotate_to + ": " + std::strerror(errno));
-  }
-  std::error_code ec;
-  fs::create_directories(series_dir, ec);
-  if (ec) throw Failure(series_dir.string() + ": cannot create it: " + ec.message());
+  if (plan.rotate_to &&
+      ::renameat2(dest_fd.get(), kCurrentSeries, dest_fd.get(), plan.rotate_to->c_str(), RENAME_NOREPLACE) != 0)
+    throw Failure(series_dir.string() + ": cannot rename it to " + *plan.rotate_to + ": " + std::strerror(errno));
+  const UniqueFd series_fd = open_series(dest_fd.get(), dest_root, kCurrentSeries, true);
 
-  Journal journal = Journal::load(series_dir);
-  if (!plan.discard.empty()) journal.document().remove(kActiveSection);
-  write_active(journal, name, sources, series_dir);
+  Journal journal = Journal::open(UniqueFd(::dup(series_fd.get())), series_dir);
+  journal.begin(name, as_strings(sources), series_dir.string());
+  journal.save();
   const fs::path target = series_dir / name;
-  if (::mkdir(target.c_str(), 0755) != 0)
+  if (::mkdirat(series_fd.get(), name.c_str(), 0755) != 0)
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
   // With --checksum, "unchanged" needs rsync's checksums: leave the linking to --link-dest.
   rsync.prelinked = plan.base != nullptr && !options.checksum;
   if (rsync.prelinked) prelink_unchanged(plan, sources, target, features);
   rsync.target = target;
-  rsync.link_dests = link_dests_of(plan, rsync.prelinked);
+  rsync.link_dests = link_dests_of(plan, series_dir);
   const auto argv = build_rsync_argv(rsync);
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;
   spdlog::debug("running: {}", shown);
 
   const RsyncResult result = run_rsync(argv, rsync.progress);
-  const RsyncOutcome outcome = classify_rsync_exit(result.exit_code);
+  const RsyncOutcome outcome = classify_rsync_result(result);
+  if (result.paths_too_long > 0) spdlog::error("{}", deep_path_advice(result.paths_too_long));
   if (outcome == RsyncOutcome::failed) {
-    journal.document().section(kActiveSection).set("status", kStatusFailed);
-    journal.document().section(kActiveSection).set("rsync_exit", std::to_string(result.exit_code));
+    const std::string why = result.destination_errors > 0
+                                ? "writing the snapshot failed (" + result.first_destination_error + ")"
+                                : "rsync failed with exit status " + std::to_string(result.exit_code);
+    journal.fail({{"rsync_exit", std::to_string(result.exit_code)}, {"reason", why}});
     journal.save();
-    throw Failure("rsync failed with exit status " + std::to_string(result.exit_code) + "; snapshot " +
-                  target.string() + " is left partial and the next run will reuse it");
+    throw Failure(why + "; snapshot " + target.string() + " is left partial and the next run will reuse it");
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
-  sync_filesystem(target);
+  sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
-  write_complete(journal, name, sources, series_dir, plan, result, sharing);
-  for (const Snapshot* p : plan.reuse) remove_tree(p->path);
+  journal.complete(completion_details(plan, result, sharing, traits));
+  journal.save();
+  for (const std::string& hidden : plan.reuse) delete_hidden_folder(series_fd.get(), hidden);
 
   if (outcome == RsyncOutcome::complete_vanished)
     spdlog::warn("some files vanished while they were copied (rsync exit 24); the snapshot is complete");
@@ -270,6 +286,12 @@ int run_backup(const BackupOptions& options) {
     return kExitUnreadable;
   }
   return kExitOk;
+}
+
+int backup_command(int argc, const char* const argv[]) {
+  const BackupOptions options = parse_backup_options(argc, argv);
+  setup_logging(options.log);
+  return run_backup(options);
 }
 
 }  // namespace bkp

@@ -6,6 +6,8 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <mutex>
+#include <unordered_set>
 #include <atomic>
 #include <cerrno>
 #include <exception>
@@ -31,10 +33,26 @@ struct Job {
   std::string src_path, prev_path;
 };
 
+// Inodes of the previous snapshot already linked into the new one. Only files with a
+// single name in the source are linked here, so one previous inode may be linked once: a
+// second name for it (two names that were one file and are now two) must become a copy.
+class LinkedInodes {
+ public:
+  bool claim(ino_t ino) {
+    std::lock_guard lock(mutex_);
+    return seen_.insert(ino).second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<ino_t> seen_;
+};
+
 class Linker {
  public:
   // With `deferred` set, subdirectories are queued there instead of being descended into.
-  Linker(const LinkPolicy& policy, std::vector<Job>* deferred = nullptr) : policy_(policy), deferred_(deferred) {}
+  Linker(const LinkPolicy& policy, LinkedInodes& linked, std::vector<Job>* deferred = nullptr)
+      : policy_(policy), linked_(linked), deferred_(deferred) {}
 
   // `src`, `prev` and `dst` are open directories; paths are kept only for xattr calls.
   void mirror(int src, int prev, int dst, const std::string& src_path, const std::string& prev_path) {
@@ -53,7 +71,11 @@ class Linker {
         continue;
       if (S_ISDIR(s.st_mode) && S_ISDIR(p.st_mode)) {
         descend(src, prev, dst, name, src_path, prev_path);
-      } else if (S_ISREG(s.st_mode) && same_version(s, p) && same_xattrs(src, prev, name)) {
+      } else if (S_ISREG(s.st_mode) && s.st_nlink == 1 && same_version(s, p) && same_xattrs(src, prev, name) &&
+                 linked_.claim(p.st_ino)) {
+        // Files with several names in the source are left to rsync -H (with --link-dest),
+        // which alone knows the whole group: linked here one by one, a name added to an
+        // unchanged file would come out as a separate copy.
         if (::linkat(prev, name, dst, name, 0) == 0) ++stats.linked;
         else if (errno != EEXIST && errno != EMLINK) throw_errno("cannot link " + prev_path + "/" + name);
       }
@@ -89,12 +111,13 @@ class Linker {
   }
 
   LinkPolicy policy_;
+  LinkedInodes& linked_;
   std::vector<Job>* deferred_;
 };
 
 // Mirrors the queued top-level directories on `threads` threads: linking is bound by
 // system calls, and the trees under different top-level folders are independent.
-LinkStats run_in_parallel(std::vector<Job>& jobs, const LinkPolicy& policy, unsigned threads) {
+LinkStats run_in_parallel(std::vector<Job>& jobs, const LinkPolicy& policy, LinkedInodes& linked, unsigned threads) {
   std::atomic<size_t> next{0};
   std::vector<LinkStats> partial(threads);
   std::vector<std::exception_ptr> errors(threads);
@@ -102,7 +125,7 @@ LinkStats run_in_parallel(std::vector<Job>& jobs, const LinkPolicy& policy, unsi
   for (unsigned t = 0; t < threads; ++t)
     workers.emplace_back([&, t] {
       try {
-        Linker linker(policy);
+        Linker linker(policy, linked);
         for (size_t i; (i = next++) < jobs.size();) linker.run(jobs[i]);
         partial[t] = linker.stats;
       } catch (...) {
@@ -131,10 +154,11 @@ LinkStats link_unchanged(const fs::path& source, const fs::path& previous, const
   UniqueFd dst(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dst) throw_errno("cannot open " + target.string());
   std::vector<Job> top_level;
-  Linker linker(policy, &top_level);
+  LinkedInodes linked;
+  Linker linker(policy, linked, &top_level);
   linker.mirror(src.get(), prev.get(), dst.get(), source.string(), previous.string());
   const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  const LinkStats below = run_in_parallel(top_level, policy, threads);
+  const LinkStats below = run_in_parallel(top_level, policy, linked, threads);
   return {linker.stats.linked + below.linked, 1 + linker.stats.directories + below.directories};
 }
 

@@ -1,18 +1,29 @@
 #include "list.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "cli.h"
 #include "disk_usage.h"
 #include "errors.h"
-#include "json.h"
+#include "logging.h"
 #include "store.h"
 
 namespace fs = std::filesystem;
+namespace po = boost::program_options;
 
 namespace bkp {
 namespace {
+
+struct ListOptions {
+  std::string destination;
+  bool json = false;
+  bool sizes = true;
+  LogOptions log;
+};
 
 std::string human(uint64_t bytes) {
   const char* units[] = {"B", "K", "M", "G", "T"};
@@ -30,11 +41,37 @@ struct Row {
   Usage usage;
 };
 
-}  // namespace
+const char* status_of(const Snapshot& s) {
+  return s.complete ? "complete" : s.partial ? "partial" : s.failed ? "failed" : "unknown";
+}
+
+bool pinned(const Snapshot& s) {
+  const auto it = s.journal.find("pinned");
+  return it != s.journal.end() && it->second == "true";
+}
+
+// JSON strings must be UTF-8: a name with other bytes shows them as U+FFFD.
+nlohmann::json rows_json(const fs::path& root, const std::vector<Row>& rows, bool sizes) {
+  nlohmann::json out = {{"destination", root.string()}, {"snapshots", nlohmann::json::array()}};
+  for (const Row& r : rows) {
+    nlohmann::json s = {{"name", r.snapshot->name},         {"series", r.series->folder},
+                        {"current", r.series->is_current()}, {"status", status_of(*r.snapshot)},
+                        {"pinned", pinned(*r.snapshot)},     {"path", r.snapshot->path.string()}};
+    if (sizes) {
+      s["files"] = r.usage.files;
+      s["apparent_bytes"] = r.usage.apparent;
+      s["added_bytes"] = r.usage.added;
+    }
+    out["snapshots"].push_back(std::move(s));
+  }
+  return out;
+}
 
 int run_list(const ListOptions& options) {
   const fs::path root = fs::absolute(options.destination).lexically_normal();
-  if (!fs::is_directory(root)) throw Failure("destination " + options.destination + ": not a directory");
+  std::error_code ec;
+  if (!fs::exists(root, ec)) throw Failure("destination " + options.destination + ": does not exist");
+  if (!fs::is_directory(root, ec)) throw Failure("destination " + options.destination + ": not a directory");
   if (!Destination::looks_like_destination(root))
     throw Failure("destination " + options.destination + ": holds no bkp series (no 0/cfg.ini)");
   const Destination dest = Destination::scan(root);
@@ -46,33 +83,40 @@ int run_list(const ListOptions& options) {
       rows.push_back({&series, &snap, options.sizes ? counter.measure(snap.path) : Usage{}});
 
   if (options.json) {
-    std::printf("{\"destination\": %s, \"snapshots\": [", json_quote(root.string()).c_str());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      std::printf("%s\n  {\"name\": %s, \"series\": %s, \"current\": %s, \"status\": %s, \"path\": %s",
-                  i ? "," : "", json_quote(r.snapshot->name).c_str(), json_quote(r.series->folder).c_str(),
-                  r.series->is_current() ? "true" : "false",
-                  json_quote(r.snapshot->complete ? "complete" : "partial").c_str(),
-                  json_quote(r.snapshot->path.string()).c_str());
-      if (options.sizes)
-        std::printf(", \"files\": %llu, \"apparent_bytes\": %llu, \"added_bytes\": %llu",
-                    static_cast<unsigned long long>(r.usage.files), static_cast<unsigned long long>(r.usage.apparent),
-                    static_cast<unsigned long long>(r.usage.added));
-      std::printf("}");
-    }
-    std::printf("\n]}\n");
+    std::puts(rows_json(root, rows, options.sizes).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-
   std::printf("%-21s %-21s %-9s %10s %10s %10s\n", "SERIES", "SNAPSHOT", "STATUS", "FILES", "SIZE", "ADDED");
   for (const auto& r : rows) {
     const std::string series = r.series->is_current() ? "0 (current)" : r.series->folder;
-    std::printf("%-21s %-21s %-9s %10s %10s %10s\n", series.c_str(), r.snapshot->name.c_str(),
-                r.snapshot->complete ? "complete" : "partial",
+    const std::string status = std::string(status_of(*r.snapshot)) + (pinned(*r.snapshot) ? "*" : "");
+    std::printf("%-21s %-21s %-9s %10s %10s %10s\n", series.c_str(), r.snapshot->name.c_str(), status.c_str(),
                 options.sizes ? std::to_string(r.usage.files).c_str() : "-",
                 options.sizes ? human(r.usage.apparent).c_str() : "-", options.sizes ? human(r.usage.added).c_str() : "-");
   }
   return kExitOk;
+}
+
+}  // namespace
+
+int list_command(int argc, const char* const argv[]) {
+  ListOptions opt;
+  po::options_description desc("bkp list options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("destination,d", po::value(&opt.destination)->required(), "the destination DEST")
+      ("json", po::bool_switch(&opt.json), "print JSON instead of a table")
+      ("no-sizes", po::bool_switch()->notifier([&](bool off) { opt.sizes = !off; }),
+       "skip the disk usage walk (faster on large destinations)");
+  add_log_options(desc, opt.log);
+  if (print_help_if_asked(argc, argv, desc,
+                          "Usage: bkp list -d DEST [--json] [--no-sizes]\n"
+                          "Lists series and snapshots with their status (complete, partial, unknown; * = pinned)\n"
+                          "and the space each one adds.\n"))
+    return kExitOk;
+  parse_args(argc, argv, desc);
+  setup_logging(opt.log);
+  return run_list(opt);
 }
 
 }  // namespace bkp

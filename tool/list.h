@@ -1,10 +1,8 @@
 // `bkp list`: series, snapshots, status and the space each snapshot uses.
 #pragma once
 
-#include "options.h"
-
 namespace bkp {
 
-int run_list(const ListOptions& options);
+int list_command(int argc, const char* const argv[]);
 
 }  // namespace bkp

@@ -1,7 +1,7 @@
 // spdlog set-up shared by bkp's commands: "bkp: level: message" on stderr, -v/-q, --log-file.
 #pragma once
 
-#include "options.h"
+#include "cli.h"
 
 namespace bkp {
 

@@ -1,8 +1,15 @@
 // bkp: snapshot backups with rsync. See bkp(1).
+//
+//   bkp -s SRC... -d DEST [-i] ...     the backup run (the seed's command line)
+//   bkp COMMAND ...                    one of kCommands, each in its own file
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iterator>
+#include <sstream>
+#include <string>
 #include <system_error>
 
 #include "backup.h"
@@ -10,41 +17,69 @@
 #include "list.h"
 #include "lock.h"
 #include "logging.h"
-#include "options.h"
 #include "timestamp.h"
+
+namespace bkp {
+namespace {
+
+constexpr Command kCommands[] = {
+    {"list", "series, snapshots, status and the space each one adds", list_command},
+};
+
+void print_top_help() {
+  BackupOptions unused;
+  std::ostringstream out;
+  out << "Usage: bkp -s SRC [SRC...] -d DEST [-i] [options]\n"
+         "       bkp COMMAND [options]        (bkp COMMAND --help for its options)\n"
+         "       bkp --help | --version\n\n"
+         "Takes a snapshot of each SRC into DEST/0/<timestamp>/<basename of SRC>/ with rsync.\n"
+         "A full run starts a new series; -i adds a snapshot whose unchanged files are hard\n"
+         "links to the previous one. See bkp(1).\n\n"
+         "Commands:\n";
+  for (const Command& c : kCommands) {
+    std::string name = c.name;
+    name.resize(std::max<size_t>(name.size() + 2, 10), ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+  out << "\n" << backup_option_table(unused);
+  std::fputs(out.str().c_str(), stdout);
+}
+
+int dispatch(int argc, const char* const argv[]) {
+  if (argc >= 2 && argv[1][0] != '-') {
+    for (const Command& c : kCommands)
+      if (std::strcmp(argv[1], c.name) == 0) return c.main(argc - 1, argv + 1);
+    throw UsageError(std::string("unknown command '") + argv[1] + "'; see bkp --help");
+  }
+  if (argc < 2) throw UsageError("missing --sources and --destination; see bkp --help");
+  const std::string first = argv[1];
+  if (first == "--version" || first == "-V") {
+    std::printf("bkp %s\n", BKP_VERSION);
+    return kExitOk;
+  }
+  if (first == "--help" || first == "-h") {
+    print_top_help();
+    return kExitOk;
+  }
+  return backup_command(argc, argv);
+}
+
+}  // namespace
+}  // namespace bkp
 
 int main(int argc, char* argv[]) {
   using namespace bkp;
   init_local_time();
-  CommandLine cl;
+  setup_logging(LogOptions{});  // until the command has read its own -v/-q/--log-file
   try {
-    cl = parse_command_line(argc, argv);
+    return dispatch(argc, argv);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "bkp: error: %s\n", e.what());
     return kExitUsage;
-  }
-  switch (cl.command) {
-    case CommandLine::Command::help: std::fputs(cl.help_text.c_str(), stdout); return kExitOk;
-    case CommandLine::Command::version: std::printf("bkp %s\n", BKP_VERSION); return kExitOk;
-    default: break;
-  }
-  try {
-    if (cl.command == CommandLine::Command::list) {
-      setup_logging(cl.list.log);
-      return run_list(cl.list);
-    }
-    setup_logging(cl.backup.log);
-    return run_backup(cl.backup);
   } catch (const Failure& e) {
     spdlog::error("{}", e.what());
     return e.exit_code();
-  } catch (const LockBusy& e) {
-    spdlog::error("{}", e.what());
-    return kExitFailure;
-  } catch (const std::system_error& e) {
-    spdlog::error("{}", e.what());
-    return kExitFailure;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // LockBusy, std::system_error and the like
     spdlog::error("{}", e.what());
     return kExitFailure;
   }

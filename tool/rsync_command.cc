@@ -8,7 +8,12 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
                                    "--hard-links",     // keep hard links inside the sources
                                    "--delete",
                                    "--stats",          // files and bytes for the journal
-                                   "--no-human-readable"};
+                                   "--no-human-readable",
+                                   // Same size and mtime to the nanosecond, as bkp's own rule
+                                   // (lib/unchanged.h): rsync's quick check and --link-dest
+                                   // otherwise compare whole seconds, and take a file changed
+                                   // within the same second for unchanged.
+                                   "--modify-window=-1"};
   if (plan.sparse) argv.emplace_back("--sparse");  // holes stay holes
   if (plan.numeric_ids) argv.emplace_back("--numeric-ids");
   if (plan.acls) argv.emplace_back("--acls");

@@ -1,5 +1,6 @@
-// Runs rsync as a child process (argument vector, no shell), streams its output, and maps
-// its exit status to what bkp does with the snapshot.
+// Runs rsync as a child process (argument vector, no shell, stdin from /dev/null so a
+// password prompt can never hang a scheduled run), streams its output, and maps its exit
+// status and error lines to what bkp does with the snapshot.
 #pragma once
 
 #include <cstdint>
@@ -13,20 +14,34 @@ struct RsyncResult {
   uint64_t files = 0;         // "Number of regular files transferred"
   uint64_t bytes = 0;         // "Total transferred file size"
   uint64_t total_files = 0;   // "Number of files"
+  // From rsync's error lines (stderr): failures on the receiving side (writing DEST:
+  // ENOSPC, EDQUOT, EIO, ...), source entries it could not read, paths it cannot handle.
+  uint64_t destination_errors = 0;
+  uint64_t source_errors = 0;
+  uint64_t paths_too_long = 0;
+  std::string first_destination_error;
 };
 
 enum class RsyncOutcome {
   complete,             // 0
   complete_vanished,    // 24: files vanished while copying; the snapshot is still good
-  complete_unreadable,  // 23: some files could not be read; kept, but bkp exits non-zero
-  failed,               // anything else: the snapshot stays partial
+  complete_unreadable,  // 23 from reading the source only: kept, but bkp exits non-zero
+  failed,               // anything else, or 23 with a failed write in DEST: the snapshot stays partial
 };
 
 RsyncOutcome classify_rsync_exit(int exit_code);
+// The exit status together with what the error lines said.
+RsyncOutcome classify_rsync_result(const RsyncResult& result);
+
+enum class RsyncErrorSide { none, source, destination, path_too_long };
+// Which side an rsync stderr line blames: "[sender]" lines read the source, "[receiver]"
+// and "[generator]" lines write DEST, and an untagged line with the errno of a full,
+// failing or read-only disk (ENOSPC, EDQUOT, EIO, EROFS) is a DEST failure too.
+RsyncErrorSide classify_rsync_error_line(const std::string& line);
 
 // Runs argv[0] (looked up in PATH) and waits. When `progress_to_terminal` is set, rsync's
-// progress lines are copied to stderr. SIGINT/SIGTERM received meanwhile are passed on.
-// Throws Failure if rsync cannot be started.
+// progress lines are copied to stderr; its error lines are logged as warnings.
+// SIGINT/SIGTERM received meanwhile are passed on. Throws Failure if rsync cannot start.
 RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_terminal);
 
 // The rsync --stats lines this parses, exposed for unit tests.

@@ -1,10 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "ini.h"
 #include "journal.h"
+#include "unique_fd.h"
 
 using namespace bkp;
 
@@ -52,27 +57,118 @@ TEST(Ini, ContinuationLines) {
   EXPECT_EQ(IniDocument::parse(doc.serialize()).find("s")->get("k"), "one\ntwo");
 }
 
+namespace {
+struct TempFolder {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("bkp-ini-" + std::to_string(getpid()) + "-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempFolder() {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempFolder() { std::filesystem::remove_all(path); }
+  UniqueFd open() const { return UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY)); }
+};
+}  // namespace
+
 TEST(Ini, RemoveAndSaveAtomically) {
-  const auto dir = std::filesystem::temp_directory_path() / ("bkp-ini-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  TempFolder dir;
   auto doc = IniDocument::parse(kOriginal);
   doc.remove("ACTIVE");
-  doc.save(dir / "cfg.ini");
-  const auto loaded = IniDocument::load(dir / "cfg.ini");
+  doc.save(dir.open().get(), "cfg.ini");
+  const auto loaded = IniDocument::parse(*IniDocument::read_text(dir.open().get(), "cfg.ini"));
   EXPECT_EQ(loaded.find("ACTIVE"), nullptr);
   EXPECT_EQ(loaded.sections().size(), 1u);
-  EXPECT_FALSE(std::filesystem::exists(dir / ".cfg.ini.tmp"));
-  EXPECT_TRUE(IniDocument::load(dir / "missing.ini").sections().empty());
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 1) << "a temporary file was left";
+  EXPECT_FALSE(IniDocument::read_text(dir.open().get(), "missing.ini").has_value());
+}
+
+TEST(Ini, SavingNeverWritesThroughASymlinkPlantedAsTheTemporaryFile) {
+  TempFolder dir;
+  const auto victim = dir.path / "victim";
+  std::ofstream(victim) << "precious\n";
+  std::filesystem::create_symlink(victim, dir.path / ".cfg.ini.tmp");
+  for (int pid_guess = 0; pid_guess < 3; ++pid_guess)  // whatever name the writer picks
+    std::filesystem::create_symlink(victim, dir.path / (".cfg.ini." + std::to_string(getpid()) + "." + std::to_string(pid_guess) + ".tmp"));
+  IniDocument::parse(kOriginal).save(dir.open().get(), "cfg.ini");
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "precious\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(dir.path / ".cfg.ini.tmp"));
+  EXPECT_EQ(IniDocument::read_text(dir.open().get(), "cfg.ini"), IniDocument::parse(kOriginal).serialize());
+}
+
+TEST(Ini, ReadingRefusesASymlinkedJournal) {
+  TempFolder dir;
+  std::ofstream(dir.path / "elsewhere") << kOriginal;
+  std::filesystem::create_symlink(dir.path / "elsewhere", dir.path / "cfg.ini");
+  EXPECT_THROW(IniDocument::read_text(dir.open().get(), "cfg.ini"), std::system_error);
+}
+
+TEST(Ini, LenientWhereConfigparserIsAndABomAndCrlfToo) {
+  std::vector<IniProblem> problems;
+  const auto doc = IniDocument::parse("\xEF\xBB\xBF[s]\r\nStatus: Complete\r\nKEY = v\r\n", &problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(doc.find("s")->get("status"), "Complete");
+  EXPECT_EQ(doc.find("s")->get("key"), "v");
+}
+
+TEST(Ini, ReportsWhatConfigparserWouldRefuseWithTheLine) {
+  for (const char* text : {"garbage\n", "[s]\nno delimiter here\n", "[2026-11-20_02:00\nstatus = complete\n",
+                           "[s]\n= value without key\n"}) {
+    std::vector<IniProblem> problems;
+    IniDocument::parse(text, &problems);
+    ASSERT_GE(problems.size(), 1u) << text;
+    EXPECT_GT(problems[0].line, 0) << text;
+  }
 }
 
 TEST(Journal, CompleteAndActive) {
-  const auto dir = std::filesystem::temp_directory_path() / ("bkp-journal-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "cfg.ini") << kOriginal;
-  const auto journal = Journal::load(dir);
+  TempFolder dir;
+  std::ofstream(dir.path / "cfg.ini") << kOriginal;
+  const auto journal = Journal::read(dir.path);
+  EXPECT_TRUE(journal.problems().empty());
   EXPECT_TRUE(journal.is_complete("2026-11-19_02:00:00"));
   EXPECT_FALSE(journal.is_complete("2026-11-20_02:00:00"));
   EXPECT_EQ(journal.active_snapshot(), "2026-11-20_02:00:00");
-  std::filesystem::remove_all(dir);
+}
+
+TEST(Journal, UnknownStatusesAndEmptyFilesAreProblems) {
+  TempFolder dir;
+  std::ofstream(dir.path / "cfg.ini") << "[2026-11-19_02:00:00]\nstatus = completed\n";
+  EXPECT_EQ(Journal::read(dir.path).problems().size(), 1u);
+  EXPECT_FALSE(Journal::read(dir.path).is_complete("2026-11-19_02:00:00"));
+  std::ofstream(dir.path / "cfg.ini") << "";
+  EXPECT_EQ(Journal::read(dir.path).problems().size(), 1u);
+  std::ofstream(dir.path / "cfg.ini") << "[2026-11-19_02:00:00]\nStatus = Complete\n";
+  EXPECT_TRUE(Journal::read(dir.path).problems().empty());
+  EXPECT_TRUE(Journal::read(dir.path).is_complete("2026-11-19_02:00:00"));
+}
+
+TEST(Journal, ARunBeginsFailsOrCompletesInTheOriginalFormat) {
+  TempFolder dir;
+  {
+    Journal j = Journal::open(dir.open(), dir.path);
+    j.begin("2026-11-20_02:00:00", {"/src"}, "/dest/0");
+    j.save();
+  }
+  auto text = *IniDocument::read_text(dir.open().get(), "cfg.ini");
+  EXPECT_NE(text.find("[ACTIVE]\ntimestamp = 2026-11-20_02:00:00\nstatus = partial\nsources = [\"/src\"]\nbackup = /dest/0\n"),
+            std::string::npos) << text;
+  {
+    Journal j = Journal::open(dir.open(), dir.path);
+    j.complete({{"files", "3"}});
+    j.set_pinned("2026-11-20_02:00:00", true);
+    j.save();
+  }
+  const Journal done = Journal::read(dir.path);
+  EXPECT_FALSE(done.active_snapshot());
+  EXPECT_TRUE(done.is_complete("2026-11-20_02:00:00"));
+  EXPECT_TRUE(done.is_pinned("2026-11-20_02:00:00"));
+  EXPECT_EQ(done.section("2026-11-20_02:00:00")->get("files"), "3");
+  EXPECT_EQ(done.section("2026-11-20_02:00:00")->get("sources"), "[\"/src\"]");
+  Journal j = Journal::open(dir.open(), dir.path);
+  j.forget("2026-11-20_02:00:00");
+  j.save();
+  EXPECT_EQ(Journal::read(dir.path).sections().size(), 0u);
 }

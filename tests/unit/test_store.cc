@@ -55,7 +55,7 @@ TEST_F(OriginalDestination, FindsSeriesInOrder) {
   EXPECT_EQ(dest.current()->path, root / "0");
 }
 
-TEST_F(OriginalDestination, OnlyJournalledSnapshotsAreComplete) {
+TEST_F(OriginalDestination, OnlyJournalledSnapshotsAreCompleteAndOnlyActiveOnePartial) {
   const auto dest = Destination::scan(root);
   const auto complete = dest.complete_snapshots();
   ASSERT_EQ(complete.size(), 3u);
@@ -63,8 +63,14 @@ TEST_F(OriginalDestination, OnlyJournalledSnapshotsAreComplete) {
   EXPECT_EQ(complete[2]->name, "2026-11-19_02:00:00");
   EXPECT_EQ(dest.newest_complete()->name, "2026-11-19_02:00:00");
   const auto partials = dest.current()->partials();
-  ASSERT_EQ(partials.size(), 2u);
+  ASSERT_EQ(partials.size(), 1u);
   EXPECT_EQ(partials[0]->name, "2026-11-20_02:00:00");
+  // A folder without a section is not partial but unknown: never reused or removed.
+  const auto unknowns = dest.current()->unknowns();
+  ASSERT_EQ(unknowns.size(), 1u);
+  EXPECT_EQ(unknowns[0]->name, "2026-11-21_02:00:00");
+  EXPECT_EQ(dest.current()->faults().size(), 1u);
+  EXPECT_TRUE(dest.series[0].faults().empty());
   EXPECT_EQ(dest.current()->newest_complete()->name, "2026-11-19_02:00:00");
   EXPECT_EQ(dest.series[0].first_complete()->name, "2026-11-05_02:00:00");
 }

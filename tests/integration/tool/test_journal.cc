@@ -63,7 +63,7 @@ TEST(Journal, CompletedJournalReadsLikeTheOriginals) {
   TempDir tmp;
   write_file(tmp / "src/a", "a");
   ASSERT_EQ(run_bkp({"-s", (tmp / "src").string(), "-d", (tmp / "dest").string()}).status, 0);
-  const auto doc = bkp::IniDocument::load(tmp / "dest/0/cfg.ini");
+  const auto doc = bkp::IniDocument::parse(read_file(tmp / "dest/0/cfg.ini"));
   ASSERT_EQ(doc.sections().size(), 1u);
   const auto& s = doc.sections()[0];
   EXPECT_EQ(s.get("timestamp"), s.name());

@@ -1,17 +1,15 @@
-// bkp's command line: the backup run (seed-compatible -s/-d/-i) and `bkp list`.
+// The options of a backup run (seed-compatible -s/-d/-i), from the command line or, with
+// the same names, from a --config file or a job file of `bkp run`.
 #pragma once
 
-#include <filesystem>
-#include <optional>
+#include <boost/program_options.hpp>
+
 #include <string>
 #include <vector>
 
-namespace bkp {
+#include "cli.h"
 
-struct LogOptions {
-  int verbosity = 0;  // -1 quiet, 0 normal, 1 verbose
-  std::optional<std::filesystem::path> log_file;
-};
+namespace bkp {
 
 struct BackupOptions {
   std::vector<std::string> sources;
@@ -28,22 +26,11 @@ struct BackupOptions {
   LogOptions log;
 };
 
-struct ListOptions {
-  std::string destination;
-  bool json = false;
-  bool sizes = true;
-  LogOptions log;
-};
-
-struct CommandLine {
-  enum class Command { backup, list, help, version } command = Command::backup;
-  BackupOptions backup;
-  ListOptions list;
-  std::string help_text;
-};
+// The option table of a backup run, bound to `options`.
+boost::program_options::options_description backup_option_table(BackupOptions& options);
 
 // Throws UsageError for anything malformed; never touches the file system except to read
-// a --config file.
-CommandLine parse_command_line(int argc, const char* const argv[]);
+// a --config file. argv[0] is the program name.
+BackupOptions parse_backup_options(int argc, const char* const argv[]);
 
 }  // namespace bkp
