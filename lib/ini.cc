@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <random>
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
 
+#include "atomic_file.h"
 #include "errors.h"
 #include "unique_fd.h"
 
@@ -27,16 +27,6 @@ std::string trim(const std::string& s) {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-void write_all(int fd, const std::string& text, const std::string& what) {
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot write " + what);
-    done += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace
@@ -112,7 +102,8 @@ IniDocument IniDocument::parse(const std::string& input, std::vector<IniProblem>
 }
 
 std::optional<std::string> IniDocument::read_text(int dir_fd, const std::string& name) {
-  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: a FIFO planted under the name must not hang the reader (it is refused below).
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) return std::nullopt;
     if (errno == ELOOP) throw_error(ELOOP, name + " is a symlink");
@@ -148,27 +139,7 @@ std::string IniDocument::serialize() const {
   return out;
 }
 
-void IniDocument::save(int dir_fd, const std::string& name) const {
-  const std::string text = serialize();
-  std::random_device random;
-  std::string tmp;
-  UniqueFd fd;
-  for (int attempt = 0; !fd; ++attempt) {
-    tmp = "." + name + "." + std::to_string(::getpid()) + "." + std::to_string(random() % 1000000) + ".tmp";
-    fd = UniqueFd(::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd && (errno != EEXIST || attempt > 100)) throw_errno("cannot write " + tmp);
-  }
-  try {
-    write_all(fd.get(), text, tmp);
-    if (::fsync(fd.get()) != 0) throw_errno("cannot write " + tmp);
-    if (::close(fd.release()) != 0) throw_errno("cannot write " + tmp);
-    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) throw_errno("cannot replace " + name);
-  } catch (...) {
-    ::unlinkat(dir_fd, tmp.c_str(), 0);
-    throw;
-  }
-  ::fsync(dir_fd);
-}
+void IniDocument::save(int dir_fd, const std::string& name) const { replace_file_atomically(dir_fd, name, serialize()); }
 
 IniSection* IniDocument::find(const std::string& name) {
   for (auto& s : sections_)

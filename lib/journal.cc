@@ -138,7 +138,7 @@ void Journal::save() const {
   try {
     doc_.save(dir_fd_.get(), kJournalFile);
   } catch (const std::system_error& e) {
-    throw std::system_error(e.code(), file_.string() + ": " + e.what());
+    throw std::system_error(e.code(), file_.string() + ": cannot save it");
   }
 }
 

@@ -1,9 +1,13 @@
 #include "unchanged.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstring>
+#include <vector>
+
+#include "unique_fd.h"
 
 namespace bkp {
 
@@ -21,6 +25,23 @@ bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const cha
   const bool b_plain = nb < 0 && errno == EINVAL;
   if (na < 0 || nb < 0) return a_plain && b_plain;
   return na == nb && std::memcmp(a, b, static_cast<size_t>(na)) == 0;
+}
+
+bool same_content(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b) {
+  UniqueFd a(::openat(dirfd_a, name_a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd b(::openat(dirfd_b, name_b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!a || !b) return false;
+  ::posix_fadvise(a.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(b.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<char> buf_a(1 << 20), buf_b(1 << 20);
+  for (off_t at = 0;;) {
+    const ssize_t na = ::pread(a.get(), buf_a.data(), buf_a.size(), at);
+    const ssize_t nb = ::pread(b.get(), buf_b.data(), buf_b.size(), at);
+    if (na < 0 || nb < 0 || na != nb) return false;
+    if (na == 0) return true;
+    if (std::memcmp(buf_a.data(), buf_b.data(), static_cast<size_t>(na)) != 0) return false;
+    at += na;
+  }
 }
 
 }  // namespace bkp

@@ -29,4 +29,7 @@ inline bool same_inode(const struct stat& a, const struct stat& b) {
 // true for two non-symlinks.
 bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b);
 
+// True when both regular files hold the same bytes (read and compared; for --checksum).
+bool same_content(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b);
+
 }  // namespace bkp

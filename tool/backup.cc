@@ -55,12 +55,13 @@ std::vector<std::string> as_strings(const std::vector<fs::path>& paths) {
 // A run writes only into what the journal vouches for: a series whose journal is damaged
 // or missing, or that holds folders the journal does not account for, is refused until
 // `bkp repair` (or the user) has dealt with it.
-void refuse_untrusted(const Destination& dest) {
+void refuse_untrusted(const Destination& dest, bool warn_about_older = true) {
   for (const Series& series : dest.series) {
     const auto faults = series.faults();
     if (faults.empty()) continue;
     if (!series.is_current()) {  // never written by this run: only said
-      for (const std::string& f : faults) spdlog::warn("{} (left alone; see bkp repair)", f);
+      if (warn_about_older)
+        for (const std::string& f : faults) spdlog::warn("{} (left alone; see bkp repair)", f);
       continue;
     }
     const std::string more = faults.size() > 1 ? " (and " + std::to_string(faults.size() - 1) + " more)" : "";
@@ -119,24 +120,24 @@ void clean_up_before_run(const RunPlan& plan, int dest_fd, const fs::path& dest_
   if (plan.hide_for_reuse) hide_reusable_partial(series_fd(kCurrentSeries).get(), *plan.hide_for_reuse);
 }
 
-// Unchanged files are linked to the previous snapshot (by rsync unless `prelinked`; with
-// prelinking rsync still gets it, for hard-link groups left to it); files an interrupted
-// run had already copied are taken from its partial snapshot.
+// Unchanged files are linked to the previous snapshot by bkp itself (link_unchanged.h),
+// never by rsync; files an interrupted run had already copied are taken from its partial
+// snapshot with --link-dest.
 std::vector<fs::path> link_dests_of(const RunPlan& plan, const fs::path& series_dir) {
   std::vector<fs::path> dirs;
-  if (plan.base) dirs.push_back(plan.base->path);
   for (const std::string& hidden : plan.reuse) dirs.push_back(series_dir / hidden);
   return dirs;
 }
 
 // Links the unchanged files of every source into the new snapshot before rsync runs.
 void prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources, const fs::path& target,
-                       const DestinationFeatures& features) {
+                       const DestinationFeatures& features, bool checksum) {
   LinkStats total;
   for (const auto& src : sources) {
     const auto name = src.filename();
     const LinkStats one = link_unchanged(src, plan.base->path / name, target / name,
-                                         LinkPolicy{.compare_xattrs = features.acls || features.xattrs});
+                                         LinkPolicy{.compare_xattrs = features.acls || features.xattrs,
+                                                    .compare_content = checksum});
     total.linked += one.linked;
     total.directories += one.directories;
   }
@@ -187,6 +188,7 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const fs::path& dest_
   rsync.dry_run = true;
   rsync.target = dest_root / kCurrentSeries / name;
   rsync.link_dests = link_dests_of(plan, dest_root / kCurrentSeries);
+  if (plan.base) rsync.link_dests.insert(rsync.link_dests.begin(), plan.base->path);  // what prelinking would link
   for (auto& dir : rsync.link_dests)  // not hidden yet in a dry run
     if (plan.hide_for_reuse && dir.filename() == std::string(kReusablePrefix) + *plan.hide_for_reuse)
       dir = dest_root / kCurrentSeries / *plan.hide_for_reuse;
@@ -210,6 +212,9 @@ int run_backup(const BackupOptions& options) {
   rsync.exclude_from = options.exclude_from;
   rsync.progress = options.log.verbosity >= 0 && ::isatty(STDERR_FILENO);
   if (options.dry_run) return dry_run(options, rsync, dest_root);
+  // Refused before anything in DEST is touched (the lock file included); checked again
+  // under the lock below.
+  if (std::error_code ec; fs::is_directory(dest_root, ec)) refuse_untrusted(Destination::scan(dest_root), false);
 
   const DestinationFeatures features = check_destination(dest_root);
   const SourceTraits traits = scan_source_traits(sources);
@@ -249,9 +254,8 @@ int run_backup(const BackupOptions& options) {
   if (::mkdirat(series_fd.get(), name.c_str(), 0755) != 0)
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
-  // With --checksum, "unchanged" needs rsync's checksums: leave the linking to --link-dest.
-  rsync.prelinked = plan.base != nullptr && !options.checksum;
-  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features);
+  rsync.prelinked = plan.base != nullptr;
+  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
   rsync.target = target;
   rsync.link_dests = link_dests_of(plan, series_dir);
   const auto argv = build_rsync_argv(rsync);
@@ -267,7 +271,11 @@ int run_backup(const BackupOptions& options) {
                                 ? "writing the snapshot failed (" + result.first_destination_error + ")"
                                 : "rsync failed with exit status " + std::to_string(result.exit_code);
     journal.fail({{"rsync_exit", std::to_string(result.exit_code)}, {"reason", why}});
-    journal.save();
+    try {
+      journal.save();
+    } catch (const std::system_error& e) {  // a full disk may not take even that; [ACTIVE] still says partial
+      spdlog::warn("{}", e.what());
+    }
     throw Failure(why + "; snapshot " + target.string() + " is left partial and the next run will reuse it");
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);

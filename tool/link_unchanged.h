@@ -12,6 +12,12 @@
 // included) all equal the previous version's, so there is nothing for rsync to change on
 // it, and rsync then runs with --ignore-existing, so it never touches an existing file even
 // if the source changes meanwhile (the snapshot then holds the version from just before).
+//
+// Hard-link groups come out exactly as in the source: a file with several names is linked
+// only when every one of its names is in the walked trees and every name the previous
+// snapshot has is that same unchanged inode (a name added to an unchanged file is linked
+// too); otherwise the whole group is left to rsync -H, which copies it as one inode. One
+// previous inode is never linked for two source inodes (a pair that was split).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +26,8 @@
 namespace bkp {
 
 struct LinkPolicy {
-  bool compare_xattrs = true;  // when rsync copies xattrs/ACLs, they must match too
+  bool compare_xattrs = true;   // when rsync copies xattrs/ACLs, they must match too
+  bool compare_content = false;  // --checksum: the bytes must match as well
 };
 
 struct LinkStats {

@@ -41,7 +41,13 @@ struct Row {
   Usage usage;
 };
 
+bool unverified(const Snapshot& s) {
+  const auto it = s.journal.find("verified");
+  return s.complete && it != s.journal.end() && it->second == "false";
+}
+
 const char* status_of(const Snapshot& s) {
+  if (unverified(s)) return "unverified";  // recorded by bkp repair
   return s.complete ? "complete" : s.partial ? "partial" : s.failed ? "failed" : "unknown";
 }
 

@@ -17,6 +17,7 @@
 #include "list.h"
 #include "lock.h"
 #include "logging.h"
+#include "repair.h"
 #include "timestamp.h"
 
 namespace bkp {
@@ -24,6 +25,7 @@ namespace {
 
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
+    {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
 };
 
 void print_top_help() {

@@ -167,6 +167,9 @@ RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_ter
       spdlog::debug("rsync: {}", line);
     }
   };
+  // The first error lines are shown; a full disk can make rsync report thousands.
+  constexpr uint64_t kErrorsShown = 10;
+  uint64_t errors_seen = 0;
   auto on_error = [&](const std::string& line, bool) {
     if (progress_shown) std::fputc('\n', stderr), progress_shown = false;
     switch (classify_rsync_error_line(line)) {
@@ -177,7 +180,8 @@ RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_ter
       case RsyncErrorSide::path_too_long: ++result.paths_too_long; break;
       case RsyncErrorSide::none: break;
     }
-    spdlog::warn("{}", line);
+    if (++errors_seen <= kErrorsShown) spdlog::warn("{}", line);
+    else spdlog::debug("{}", line);
   };
   LineSplitter out_lines, err_lines;
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
@@ -202,6 +206,9 @@ RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_ter
     }
   }
   if (progress_shown) std::fputc('\n', stderr);
+  if (errors_seen > kErrorsShown)
+    spdlog::warn("rsync reported {} more errors (all of them are in the log with -v or --log-file)",
+                 errors_seen - kErrorsShown);
 
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

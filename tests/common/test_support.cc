@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -194,6 +197,60 @@ std::string manifest(const fs::path& root, bool with_inode_groups, bool with_xat
     out << "\n";
   }
   return out.str();
+}
+
+LoopFilesystem::LoopFilesystem(const fs::path& dir, const std::string& type, std::uint64_t size_mib,
+                               const std::vector<std::string>& mkfs_args)
+    : mnt_(dir / type) {
+  const fs::path image = dir / (type + ".img");
+  fs::create_directories(mnt_);
+  { std::ofstream(image).close(); }
+  fs::resize_file(image, size_mib << 20);
+  std::vector<std::string> mkfs = {"mkfs." + type};
+  mkfs.insert(mkfs.end(), mkfs_args.begin(), mkfs_args.end());
+  mkfs.push_back(image.string());
+  const auto made = run(mkfs);
+  if (made.status != 0) {
+    skip_reason_ = "mkfs." + type + " failed or is missing: " + made.err;
+    return;
+  }
+  const auto mount = run({"mount", "-o", "loop", image.string(), mnt_.string()});
+  if (mount.status != 0) {
+    skip_reason_ = "cannot loop-mount " + type + " here (no loop devices?): " + mount.err;
+    return;
+  }
+  mounted_ = true;
+}
+
+LoopFilesystem::~LoopFilesystem() {
+  if (mounted_) ::umount2(mnt_.c_str(), MNT_DETACH);
+}
+
+std::uint64_t LoopFilesystem::used() const {
+  ::sync();
+  struct statvfs st {};
+  ::statvfs(mnt_.c_str(), &st);
+  return (st.f_blocks - st.f_bfree) * st.f_frsize;
+}
+
+bool wait_until_no_process_mentions(const std::string& needle) {
+  for (int i = 0; i < 6000; ++i) {
+    bool found = false;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+      const std::string pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid())) continue;
+      std::ifstream in(e.path() / "cmdline", std::ios::binary);
+      std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+      if (cmdline.find(needle) != std::string::npos) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return true;
+    ::usleep(10000);
+  }
+  return false;
 }
 
 }  // namespace bkptest

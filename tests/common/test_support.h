@@ -68,4 +68,30 @@ std::uint64_t digest(const fs::path& file);
 // identical for everything a restore would see.
 std::string manifest(const fs::path& root, bool with_inode_groups = true, bool with_xattrs = true);
 
+// A filesystem of `type` (xfs, btrfs, ext4, ...) on an image file of `size_mib`, made with
+// `mkfs.<type> <mkfs_args> IMAGE` and loop-mounted at dir/<type> for the object's lifetime
+// (lazily unmounted at destruction). When that cannot be done here (no mkfs, no loop
+// devices), skip_reason() says why and the test should skip.
+class LoopFilesystem {
+ public:
+  LoopFilesystem(const fs::path& dir, const std::string& type, std::uint64_t size_mib,
+                 const std::vector<std::string>& mkfs_args = {});
+  ~LoopFilesystem();
+  LoopFilesystem(const LoopFilesystem&) = delete;
+  LoopFilesystem& operator=(const LoopFilesystem&) = delete;
+  const std::string& skip_reason() const { return skip_reason_; }
+  const fs::path& path() const { return mnt_; }
+  // Bytes in use, after everything written so far has reached the disk.
+  std::uint64_t used() const;
+
+ private:
+  fs::path mnt_;
+  bool mounted_ = false;
+  std::string skip_reason_;
+};
+
+// Polls (every 10 ms) until no process but this one has `needle` in its command line, e.g.
+// until the rsync of a killed bkp has gone after its SIGTERM. False if that takes a minute.
+bool wait_until_no_process_mentions(const std::string& needle);
+
 }  // namespace bkptest

@@ -24,6 +24,13 @@ TEST(Timestamp, RejectsEverythingElse) {
 }
 
 TEST(Timestamp, OrderOfNamesIsOrderOfTime) {
-  EXPECT_LT(*parse_timestamp("2026-11-20_02:00:00"), *parse_timestamp("2026-11-20_02:00:01"));
-  EXPECT_LT(std::string("2026-11-20_02:00:00"), std::string("2026-11-20_02:00:01"));
+  // Sorting names as strings (as every listing of DEST does) sorts them by time, across
+  // seconds, days, months and years.
+  const std::vector<std::string> names = {"2026-11-20_02:00:00", "2026-11-20_02:00:01", "2026-11-20_23:59:59",
+                                          "2026-11-21_00:00:00", "2026-12-31_23:59:59", "2027-01-01_00:00:00"};
+  for (size_t i = 1; i < names.size(); ++i) {
+    ASSERT_LT(names[i - 1], names[i]);
+    EXPECT_LT(*parse_timestamp(names[i - 1]), *parse_timestamp(names[i])) << names[i - 1] << " < " << names[i];
+  }
+  EXPECT_EQ(format_timestamp(*parse_timestamp("2026-11-20_02:00:01")), "2026-11-20_02:00:01");
 }

@@ -44,7 +44,8 @@ std::string destination_state(const fs::path& dest) {
   if (!fs::exists(dest)) return "<missing>";
   std::string state = manifest(dest);
   for (const auto& entry : fs::directory_iterator(dest))
-    if (fs::exists(entry.path() / "cfg.ini")) state += "--- " + entry.path().filename().string() + "\n" + read_file(entry.path() / "cfg.ini");
+    if (fs::is_regular_file(fs::symlink_status(entry.path() / "cfg.ini")))  // a planted FIFO would hang a read
+      state += "--- " + entry.path().filename().string() + "\n" + read_file(entry.path() / "cfg.ini");
   return state;
 }
 

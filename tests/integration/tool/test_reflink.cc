@@ -20,46 +20,6 @@ namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// A filesystem of `type` on an image file, loop-mounted for the test's lifetime.
-class LoopFilesystem {
- public:
-  LoopFilesystem(const fs::path& dir, const std::string& type) : mnt_(dir / type) {
-    const fs::path image = dir / (type + ".img");
-    fs::create_directories(mnt_);
-    { std::ofstream(image).close(); }
-    fs::resize_file(image, (type == "xfs" ? 600 : 400) * kMiB);
-    const auto mkfs = type == "xfs" ? run({"mkfs.xfs", "-q", "-m", "reflink=1", image.string()})
-                                    : run({"mkfs." + type, "-q", image.string()});
-    if (mkfs.status != 0) {
-      skip_reason_ = "mkfs." + type + " failed or is missing: " + mkfs.err;
-      return;
-    }
-    const auto mount = run({"mount", "-o", "loop", image.string(), mnt_.string()});
-    if (mount.status != 0) {
-      skip_reason_ = "cannot loop-mount " + type + " here (no loop devices?): " + mount.err;
-      return;
-    }
-    mounted_ = true;
-  }
-  ~LoopFilesystem() {
-    if (mounted_) ::umount2(mnt_.c_str(), MNT_DETACH);
-  }
-  const std::string& skip_reason() const { return skip_reason_; }
-  const fs::path& path() const { return mnt_; }
-  // Bytes in use, after everything written so far has reached the disk.
-  uint64_t used() const {
-    ::sync();
-    struct statvfs st {};
-    ::statvfs(mnt_.c_str(), &st);
-    return (st.f_blocks - st.f_bfree) * st.f_frsize;
-  }
-
- private:
-  fs::path mnt_;
-  bool mounted_ = false;
-  std::string skip_reason_;
-};
-
 void append(const fs::path& file, uint64_t bytes, char c) {
   std::ofstream out(file, std::ios::binary | std::ios::app);
   const std::string block(bytes, c);
@@ -75,7 +35,9 @@ void overwrite(const fs::path& file, uint64_t offset, const std::string& bytes) 
 class Reflink : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    loop = std::make_unique<LoopFilesystem>(tmp.path(), GetParam());
+    const std::string type = GetParam();
+    loop = type == "xfs" ? std::make_unique<LoopFilesystem>(tmp.path(), type, 600, std::vector<std::string>{"-q", "-m", "reflink=1"})
+                         : std::make_unique<LoopFilesystem>(tmp.path(), type, 400, std::vector<std::string>{"-q"});
     if (!loop->skip_reason().empty()) GTEST_SKIP() << loop->skip_reason();
     dest = loop->path() / "dest";
     write_big_file(src / "vm.img", 128 * kMiB, 'v');
@@ -155,11 +117,19 @@ TEST_P(Reflink, KilledRunLeavesOlderSnapshotsIntact) {
     ::execl(b.c_str(), b.c_str(), "-q", "-i", "-s", src.c_str(), "-d", dest.c_str(), nullptr);
     ::_exit(127);
   }
-  // Kill it somewhere in the middle: while rsync writes or while blocks are being shared.
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Kill it in the middle, once rsync is writing the changed file into the new snapshot.
+  bool copying = false;
+  for (int i = 0; i < 6000 && !copying; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::error_code ec;
+    for (const auto& snap : fs::directory_iterator(dest / "0", ec))
+      for (const auto& e : fs::directory_iterator(snap.path() / "src", ec))
+        if (e.path().filename().string().starts_with(".vm.img.") && e.file_size(ec) > 0) copying = true;
+  }
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(copying) << "never saw rsync copying the changed file";
+  ASSERT_TRUE(wait_until_no_process_mentions(dest.string())) << "rsync did not exit after bkp was killed";
   EXPECT_EQ(manifest(first, false), first_state);
   const auto r = backup({"-i"});
   ASSERT_EQ(r.status, 0) << r.err;

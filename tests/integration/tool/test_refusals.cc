@@ -126,22 +126,20 @@ TEST_F(Refusals, SecondRunWhileTheLockIsHeldNamesTheHolder) {
   if (first == 0) {
     ::setenv("BKP_RSYNC", fake_rsync().c_str(), 1);
     ::setenv("FAKE_RSYNC_SLEEP", "3", 1);
+    ::setenv("FAKE_RSYNC_STARTED", (tmp / "rsync-started").c_str(), 1);
     const std::string b = bkp_binary();
     ::execl(b.c_str(), b.c_str(), "-q", "-i", "-s", src.c_str(), "-d", dest.c_str(), nullptr);
     ::_exit(127);
   }
-  std::string holder;
-  for (int i = 0; i < 400 && holder.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (read_file(dest / ".bkp.lock") == std::to_string(first) + "\n" && journal(dest).find("[ACTIVE]") != std::string::npos)
-      holder = std::to_string(first);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the first run is now inside rsync
-  ASSERT_FALSE(holder.empty());
+  // Wait until the first run is inside rsync, holding the lock.
+  for (int i = 0; i < 6000 && !fs::exists(tmp / "rsync-started"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(tmp / "rsync-started"));
+  const std::string holder = std::to_string(first);
   const std::string during = destination_state(dest);
-  const auto started = std::chrono::steady_clock::now();
   const auto r = run_bkp({"-i", "-s", src.string(), "-d", dest.string()});
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2)) << "did not exit at once";
+  // It did not wait for the lock: the first run is still in its rsync.
+  EXPECT_EQ(::waitpid(first, nullptr, WNOHANG), 0) << "the second run waited for the first to end";
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("pid " + holder), std::string::npos) << r.err;

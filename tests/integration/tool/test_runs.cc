@@ -152,7 +152,7 @@ TEST_F(Runs, KilledRunIsPartialThenReusedNeverUsedAsBase) {
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ASSERT_TRUE(copying) << "never saw rsync copying the big file";
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // rsync exits on its SIGTERM
+  ASSERT_TRUE(wait_until_no_process_mentions(dest.string())) << "rsync did not exit on its SIGTERM";
 
   auto store = bkp::Destination::scan(dest);
   ASSERT_EQ(store.complete_snapshots().size(), 1u);
