@@ -109,6 +109,11 @@ def commands_in_help(text, name):
     return sorted(found)
 
 
+def unmount_if_mounted(path):
+    if os.path.ismount(path):
+        subprocess.run(["fusermount3", "-u", str(path)], check=True)
+
+
 class Tree(unittest.TestCase):
     """A temporary directory with directories dest1/, dest2/ and a file destfile."""
 
@@ -254,7 +259,7 @@ class Bkpfs(Tree):
         mnt.mkdir()
         subprocess.run([BKP, "-q", "-s", str(source), "-d", str(dest)], check=True)
         subprocess.run([BKPFS, "mount", str(dest), str(mnt)], check=True)  # returns once mounted
-        self.addCleanup(subprocess.run, ["fusermount3", "-u", str(mnt)])
+        self.addCleanup(unmount_if_mounted, mnt)
         self.assertTrue(os.path.ismount(mnt))
         # Other filesystems (/, /proc...) are not offered; other bkpfs mounts may be.
         everything = offers(f"{BKPFS} umount ", name="bkpfs")

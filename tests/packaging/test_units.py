@@ -1,10 +1,6 @@
 #!/usr/bin/env python3
 """bkp@.service and bkp@.timer as `meson install` puts them, and the units the man pages
-show, checked with `systemd-analyze verify --root` on a DESTDIR install. That needs no
-running systemd: verify loads the units, resolves their dependencies against systemd's
-own units (copied into the root), checks that ExecStart= is an executable inside the
-root and that Documentation= names an installed man page. Any warning fails a test too
-(verify only warns, and exits 0, on an unknown or misspelt key)."""
+show, checked with systemd-analyze verify on a DESTDIR install (see systemd_verify)."""
 import os
 import re
 import shutil
@@ -13,6 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import systemd_verify
 import tap
 
 ENV = os.environ
@@ -20,21 +17,18 @@ UNITDIR = ENV["UNITDIR"]          # absolute, as configured (PREFIX/lib/systemd/
 BINDIR = ENV["BINDIR"]
 MANDIR = ENV["MANDIR"]
 SOURCE_ROOT = Path(ENV["SOURCE_ROOT"])
-HOST_UNITS = Path("/lib/systemd/system")  # systemd's own units (Debian 12)
 
 root = None  # the DESTDIR of one `meson install`, shared by the tests
 
 
 def inside(path):
-    return root / str(path).lstrip("/")
+    return systemd_verify.inside(root, path)
 
 
 def setUpModule():
     global root
     root = Path(tempfile.mkdtemp(prefix="bkp-units-"))
-    # systemd's sysinit.target, network-online.target, timers.target... for the
-    # dependencies; installed first, so that ours replace any copy the host has.
-    shutil.copytree(HOST_UNITS, inside(HOST_UNITS), symlinks=True)
+    systemd_verify.add_host_units(root)
     subprocess.run([ENV["MESON"], "install", "-C", ENV["BUILD_ROOT"], "--no-rebuild", "--quiet",
                     "--destdir", str(root)], check=True, stdout=subprocess.DEVNULL)
 
@@ -44,15 +38,7 @@ def tearDownModule():
 
 
 def verify(*units):
-    """Runs systemd-analyze verify on UNITS (paths inside the root); returns its output,
-    empty when the units are fine, else what it said (and its exit status)."""
-    run = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *map(str, units)],
-                         env={**ENV, "MANPATH": str(inside(MANDIR)), "SYSTEMD_PAGER": ""},
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    said = run.stdout.strip()
-    if run.returncode != 0:
-        said += f"\n(exit status {run.returncode})"
-    return said
+    return systemd_verify.verify(root, MANDIR, *units)
 
 
 def settings(path):
