@@ -227,6 +227,10 @@ class Jobs(Tree):
                 self.assertEqual(offers(line), ["etc", "home", "laptop-ann"])
         self.assertEqual(offers(f"{FAKE_BKP} run --jobs {j} h"), ["home"])
 
+    def test_run_without_jobs_option_reads_the_default_directory_run_help_shows(self):
+        self.assertEqual(offers(f"{FAKE_BKP} run ", env={"FAKE_BKP_JOBS": str(self.jobs)}),
+                         ["etc", "home", "laptop-ann"])
+
     def test_run_leaves_out_jobs_already_named(self):
         self.assertEqual(offers(f"{FAKE_BKP} run --jobs {self.jobs} home "), ["etc", "laptop-ann"])
 
