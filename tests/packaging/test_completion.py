@@ -26,12 +26,9 @@ destdir = None  # one `meson install --destdir`, shared by the tests
 def setUpModule():
     global destdir
     destdir = Path(tempfile.mkdtemp(prefix="bkp-completion-"))
+    unittest.addModuleCleanup(shutil.rmtree, destdir)  # also when the set-up fails
     subprocess.run([ENV["MESON"], "install", "-C", ENV["BUILD_ROOT"], "--no-rebuild", "--quiet",
                     "--destdir", str(destdir)], check=True, stdout=subprocess.DEVNULL)
-
-
-def tearDownModule():
-    shutil.rmtree(destdir)
 
 
 def installed(name):

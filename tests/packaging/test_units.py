@@ -28,13 +28,10 @@ def inside(path):
 def setUpModule():
     global root
     root = Path(tempfile.mkdtemp(prefix="bkp-units-"))
+    unittest.addModuleCleanup(shutil.rmtree, root)  # also when the set-up fails
     systemd_verify.add_host_units(root)
     subprocess.run([ENV["MESON"], "install", "-C", ENV["BUILD_ROOT"], "--no-rebuild", "--quiet",
                     "--destdir", str(root)], check=True, stdout=subprocess.DEVNULL)
-
-
-def tearDownModule():
-    shutil.rmtree(root)
 
 
 def verify(*units):
