@@ -140,7 +140,8 @@ struct stat Filesystem::virtual_attr(NodeId id, const NodeInfo& node, const Time
   st.st_ino = kVirtualInoBase + id;
   st.st_uid = dest_st_.st_uid;
   st.st_gid = dest_st_.st_gid;
-  st.st_atim = st.st_mtim = st.st_ctim = timespec{t.newest_time(), 0};
+  // The time of the newest snapshot; with none yet, DEST's own (never 1970).
+  st.st_atim = st.st_mtim = st.st_ctim = t.newest_time() ? timespec{t.newest_time(), 0} : dest_st_.st_mtim;
   if (is_virtual_link(node.kind)) {
     auto target = t.link_target(node.kind);
     if (!target) throw_error(ENOENT, node.name);
@@ -247,6 +248,7 @@ std::string Filesystem::xattr_path(NodeId id, const NodeInfo& node, SharedFd& ho
 }
 
 std::string Filesystem::getxattr(NodeId id, const std::string& name) {
+  if (id == kRootId && name == kChecksXattr) return std::to_string(watcher_.checks());
   const NodeInfo node = info(id);
   if (node.kind != Kind::Content && node.kind != Kind::SnapshotRoot) throw_error(ENODATA, name);
   SharedFd hold;

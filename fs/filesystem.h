@@ -32,7 +32,15 @@ struct Tuning {
   double virtual_timeout = 1.0;      // the timeline does: new snapshots show within ~1 s
   std::size_t dir_fds = 256;         // O_PATH directory descriptors kept open
   std::size_t read_fds = 64;         // descriptors of files being read
+  // Answer OPENDIR even where the kernel could skip it. With -o auto_unmount, fusermount3
+  // decides that a mount is dead by opening its root; a skipped OPENDIR succeeds from the
+  // kernel's cache with no daemon behind it, and the stale mount stays.
+  bool answer_opendir = false;
 };
+
+// Read-only attribute of the mount's root (not listed): TimelineWatcher::checks(), for
+// scripts and tests that must know bkpfs has looked at DEST since they changed it.
+inline constexpr const char* kChecksXattr = "user.bkpfs.checks";
 
 struct DirEntry {
   std::string name;
@@ -78,7 +86,7 @@ class Filesystem {
   bool skip_open() const { return skip_open_; }
   // Likewise for directories (see ops_dir.cc): listings are then cached by the kernel until
   // timeline_changed() invalidates the virtual directories whose content changed.
-  void set_skip_opendir(bool skip) { skip_opendir_ = skip; }
+  void set_skip_opendir(bool skip) { skip_opendir_ = skip && !tuning_.answer_opendir; }
   bool skip_opendir() const { return skip_opendir_; }
 
   const InodeTable& nodes() const { return nodes_; }

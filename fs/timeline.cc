@@ -35,6 +35,12 @@ std::shared_ptr<const Timeline> Timeline::build(const bkp::Destination& dest) {
     t->series_.emplace(std::move(first), std::move(view));
   }
   if (!t->snapshots_.empty()) t->newest_ = t->snapshots_.rbegin()->first;
+  // During a full run 0/ holds no complete snapshot yet (the old 0/ was just renamed):
+  // `current` keeps pointing at the series that holds the newest complete snapshot.
+  if (!t->current_ && t->newest_) {
+    for (const auto& [first, view] : t->series_)
+      if (view.snapshots.back() == *t->newest_) t->current_ = first;
+  }
   return t;
 }
 
@@ -199,6 +205,7 @@ void TimelineWatcher::start(std::chrono::milliseconds period, OnChange on_change
         // showing the last good timeline and try again at the next tick.
         spdlog::warn("cannot rescan {}: {}", dest_.string(), e.what());
       }
+      ++checks_;
       lock.lock();
     }
   });

@@ -9,6 +9,7 @@
 // (versions/, changes/) are added as more Kinds answered by list()/find().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -96,6 +97,9 @@ class TimelineWatcher {
   TimelineWatcher& operator=(const TimelineWatcher&) = delete;
 
   std::shared_ptr<const Timeline> current() const;
+  // How many periodic checks of DEST have finished (each one after its change, if any, was
+  // applied): two more than before a change to DEST mean bkpfs has seen that change.
+  std::uint64_t checks() const { return checks_.load(); }
   // Rescans if DEST changed since the last check; true when the timeline was replaced.
   bool refresh();
   void start(std::chrono::milliseconds period, OnChange on_change);
@@ -114,6 +118,7 @@ class TimelineWatcher {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread thread_;
+  std::atomic<std::uint64_t> checks_{0};
 };
 
 }  // namespace bkpfs

@@ -82,12 +82,15 @@ TEST(Timeline, EmptyDestinationHasNoLinks) {
   EXPECT_FALSE(t->link_target(Kind::Current));
 }
 
-TEST(Timeline, CurrentSeriesWithOnlyPartialsHasNoCurrentLink) {
+// Issue 8, item 8: while a full run fills the new 0/, `current` stays on the series that
+// was current (renamed to its newest snapshot) instead of vanishing.
+TEST(Timeline, CurrentStaysOnTheNewestCompleteSeriesDuringAFullRun) {
   bkp::Destination d = sample();
   for (auto& s : d.series[1].snapshots) s.complete = false;
   auto t = Timeline::build(d);
-  EXPECT_EQ(names(t->list(Kind::BySeries, {})), std::vector<std::string>{"2026-11-12_02:00:00"});
+  EXPECT_EQ(names(t->list(Kind::BySeries, {})), (std::vector<std::string>{"2026-11-12_02:00:00", "current"}));
   EXPECT_EQ(t->link_target(Kind::Latest), "by-date/2026-11-19_02:00:00");
+  EXPECT_EQ(t->link_target(Kind::Current), "2026-11-12_02:00:00");
 }
 
 }  // namespace
