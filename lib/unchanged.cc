@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstring>
 
+#include "xattrs.h"
+
 namespace bkp {
 
 bool same_version(const struct stat& a, const struct stat& b) {
@@ -21,6 +23,22 @@ bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const cha
   const bool b_plain = nb < 0 && errno == EINVAL;
   if (na < 0 || nb < 0) return a_plain && b_plain;
   return na == nb && std::memcmp(a, b, static_cast<size_t>(na)) == 0;
+}
+
+Difference compare_entries(int dirfd_a, const char* name_a, const struct stat& a, int dirfd_b, const char* name_b,
+                           const struct stat& b, bool compare_xattrs) {
+  if (same_inode(a, b)) return Difference::none;
+  if ((a.st_mode & S_IFMT) != (b.st_mode & S_IFMT)) return Difference::type;
+  if (a.st_size != b.st_size) return Difference::content;
+  if (S_ISLNK(a.st_mode)) {
+    if (!same_symlink_target(dirfd_a, name_a, dirfd_b, name_b)) return Difference::content;
+  } else if (!S_ISDIR(a.st_mode) && (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec)) {
+    return Difference::content;
+  }
+  if (a.st_mode != b.st_mode || a.st_uid != b.st_uid || a.st_gid != b.st_gid) return Difference::metadata;
+  if (compare_xattrs && xattr_signature(dirfd_a, name_a) != xattr_signature(dirfd_b, name_b))
+    return Difference::metadata;
+  return Difference::none;
 }
 
 }  // namespace bkp

@@ -29,4 +29,12 @@ inline bool same_inode(const struct stat& a, const struct stat& b) {
 // true for two non-symlinks.
 bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b);
 
+// How entry b differs from entry a, by the rule above, most telling difference first:
+// another type; other content (size, mtime, or a symlink's target); other metadata only
+// (permission bits, owner, group, or xattrs when `compare_xattrs`). The same inode is
+// `none` without a further call; otherwise the names are read only as needed.
+enum class Difference : char { none, type, content, metadata };
+Difference compare_entries(int dirfd_a, const char* name_a, const struct stat& a, int dirfd_b, const char* name_b,
+                           const struct stat& b, bool compare_xattrs = true);
+
 }  // namespace bkp
