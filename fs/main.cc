@@ -100,7 +100,12 @@ int run_mount(const Options& opt) {
     notify_ready();
     SignalHandlers signals(session.get());
     watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
-      filesystem.timeline_changed(session.get(), before, after);
+      for (const Invalidation& i : filesystem.timeline_changed(before, after)) {
+        if (i.name.empty())
+          fuse_lowlevel_notify_inval_inode(session.get(), i.node, 0, 0);  // attributes, listing, content
+        else
+          fuse_lowlevel_notify_inval_entry(session.get(), i.node, i.name.c_str(), i.name.size());
+      }
     });
     // The watcher thread uses the session: it must stop first, however this scope ends.
     struct StopWatcher {

@@ -30,13 +30,13 @@ struct ThreeSeries {
   }
 };
 
-TEST(Views, RootHoldsLatestByDateAndBySeries) {
+TEST(Views, RootHoldsTheViews) {
   ThreeSeries d;
   Mount m(d.dest, d.tmp / "mnt");
   ASSERT_TRUE(m.ready());
   auto root = list_dir(m.path());
   std::sort(root.begin(), root.end());
-  EXPECT_EQ(root, (std::vector<std::string>{"by-date", "by-series", "latest"}));
+  EXPECT_EQ(root, (std::vector<std::string>{"by-date", "by-series", "changes", "latest", "versions"}));
   EXPECT_EQ(fs::read_symlink(m / "latest"), fs::path("by-date/" + d.c2));
   EXPECT_EQ(read_file(m / "latest/src/file.txt"), "snapshot " + d.c2 + "\n");
   struct stat st {};
