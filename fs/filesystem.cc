@@ -85,7 +85,7 @@ Filesystem::Filesystem(UniqueFd dest_fd, TimelineWatcher& watcher, Tuning tuning
       reads_(tuning.read_fds),
       snapshot_dirs_(tuning.snapshot_fds),
       unions_(tuning.history_dirs),
-      versions_(tuning.history_dirs * 4),
+      versions_(tuning.history_dirs * 128),  // small: a few versions of one path each
       changes_(8) {
   if (::fstat(dest_fd_.get(), &dest_st_) != 0) throw_errno("stat DEST");
 }
@@ -248,7 +248,8 @@ struct stat Filesystem::real_attr(NodeId id, const NodeInfo& node, const Timelin
     throw_errno(node.name);
   if (node.kind == NodeKind::changes && S_ISDIR(st.st_mode)) {
     // A filtered directory: not the same one as the real folder under by-date/.
-    st.st_ino = virtual_ino("changes/" + place(id, t).view->snapshot + "/" + place(id, t).rel);
+    const Place p = place(id, t);
+    if (p.view) st.st_ino = virtual_ino("changes/" + p.view->snapshot + "/" + p.rel);
   }
   return st;  // real mode, owner, size, times, nlink and st_ino: hard links stay visible
 }
@@ -266,12 +267,14 @@ struct stat Filesystem::attr(NodeId id) {
   return view_attr(p, *t, id);
 }
 
+// Snapshot content never changes. The history views change only with the timeline, and
+// timeline_changed() then invalidates every one of their nodes, so the kernel may keep them
+// as long as content. The rest of the virtual tree is cheap to ask again.
 double Filesystem::attr_timeout(NodeId id) const {
   if (id == kRootId) return tuning_.virtual_timeout;
   auto node = nodes_.get(id);
   if (!node) return tuning_.virtual_timeout;
-  return node->kind == NodeKind::content || node->kind == NodeKind::version ? tuning_.content_timeout
-                                                                            : tuning_.virtual_timeout;
+  return node->kind == NodeKind::view ? tuning_.virtual_timeout : tuning_.content_timeout;
 }
 
 std::optional<Entry> Filesystem::lookup_view(NodeId parent, const Place& p, const std::string& name,
@@ -327,6 +330,7 @@ Entry Filesystem::lookup(NodeId parent, std::string_view name_view) {
       auto hit = std::find_if(it->second.begin(), it->second.end(), [&](const ChangedEntry& c) { return c.name == name; });
       if (hit == it->second.end() || !real_child(NodeKind::changes)) return Entry{};
       if (S_ISDIR(e.attr.st_mode)) e.attr.st_ino = virtual_ino("changes/" + p.view->snapshot + "/" + join(p.rel, name));
+      e.entry_timeout = tuning_.content_timeout;  // until timeline_changed()
     } else if ((dir.kind == NodeKind::view && p.view && p.view->type == ViewType::versions) ||
                dir.kind == NodeKind::versions_path) {
       if (dir.kind == NodeKind::view && !p.view) return Entry{};
@@ -348,6 +352,7 @@ Entry Filesystem::lookup(NodeId parent, std::string_view name_view) {
       } else {
         return Entry{};
       }
+      e.entry_timeout = tuning_.content_timeout;  // until timeline_changed()
     } else {
       return Entry{};  // a link, or a view that is gone
     }
@@ -599,10 +604,11 @@ std::vector<Invalidation> Filesystem::timeline_changed(const Timeline& before, c
       if (!p.view || !a || !(*a == *p.view) || a->type == ViewType::versions || a->type == ViewType::changes)
         out.push_back({id, ""});
       gone_names(id, p.view, a);
-    } else if (n.kind == NodeKind::version) {
-      if (!after.index_of(snapshot_name(n.snapshot))) out.push_back({n.parent, n.name});
     } else {
-      out.push_back({id, ""});  // versions/ and changes/ listings
+      // versions/ and changes/: every name and listing may have changed (kept by the
+      // kernel as long as content until now, see attr_timeout).
+      out.push_back({n.parent, n.name});
+      out.push_back({id, ""});
     }
   }
   spdlog::debug("timeline: {} snapshots in {} series", after.snapshot_count(), after.series_count());

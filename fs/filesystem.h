@@ -173,7 +173,8 @@ class Filesystem {
   LruCache<std::string, std::vector<Version>> versions_;
   LruCache<std::string, ChangesIndex> changes_;
 
-  static constexpr std::size_t kRecentListings = 64;
+  // Enough for the directories being read at once; each may hold a large listing.
+  static constexpr std::size_t kRecentListings = 16;
   std::mutex recent_mutex_;
   std::vector<std::pair<NodeId, std::shared_ptr<const Listing>>> recent_listings_;
 };

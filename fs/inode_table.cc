@@ -6,7 +6,12 @@
 namespace bkpfs {
 
 struct InodeTable::Node {
-  std::unique_ptr<char[]> name;  // nullptr: a free slot
+  // The entry name, NUL-terminated: in place when it is short (most are), else on the heap.
+  static constexpr std::size_t kInline = 16;
+  union {
+    char inline_name[kInline];
+    char* heap_name;
+  };
   std::uint64_t lookups = 0;
   std::uint32_t parent = 0;      // slot of the parent
   std::uint32_t generation = 0;
@@ -16,6 +21,27 @@ struct InodeTable::Node {
   NodeKind kind = NodeKind::view;
   bool indexed = false;          // reachable by (parent, name)
   bool used = false;
+  bool on_heap = false;
+
+  Node() : inline_name{} {}
+  ~Node() { clear_name(); }
+  const char* name() const { return on_heap ? heap_name : inline_name; }
+  void set_name(std::string_view n) {
+    clear_name();
+    char* to = inline_name;
+    if (n.size() >= kInline) {
+      heap_name = new char[n.size() + 1];
+      on_heap = true;
+      to = heap_name;
+    }
+    std::memcpy(to, n.data(), n.size());
+    to[n.size()] = '\0';
+  }
+  void clear_name() {
+    if (on_heap) delete[] heap_name;
+    on_heap = false;
+    inline_name[0] = '\0';
+  }
 };
 
 namespace {
@@ -34,7 +60,7 @@ InodeTable::InodeTable() {
   buckets_.assign(1024, 0);
   const std::uint32_t root = allocate();  // slot 1, generation 0: FUSE_ROOT_ID
   Node* n = slot(root);
-  n->name = std::make_unique<char[]>(1);
+  n->set_name("");
   n->used = true;
   n->lookups = 1;  // the root is never forgotten
 }
@@ -74,7 +100,7 @@ void InodeTable::grow_index() {
     for (std::uint32_t s = head; s != 0;) {
       Node* n = slot(s);
       const std::uint32_t next = n->next;
-      const std::size_t b = bucket_of(n->parent, n->name.get());
+      const std::size_t b = bucket_of(n->parent, n->name());
       n->next = buckets_[b];
       buckets_[b] = s;
       s = next;
@@ -84,7 +110,7 @@ void InodeTable::grow_index() {
 void InodeTable::unlink_name(std::uint32_t index) {
   Node* n = slot(index);
   if (!n->indexed) return;
-  std::uint32_t* link = &buckets_[bucket_of(n->parent, n->name.get())];
+  std::uint32_t* link = &buckets_[bucket_of(n->parent, n->name())];
   while (*link != 0 && *link != index) link = &slot(*link)->next;
   if (*link == index) *link = n->next;
   n->next = 0;
@@ -95,7 +121,7 @@ NodeInfo InodeTable::info_of(std::uint32_t index) const {
   const Node* n = slot(index);
   NodeInfo info;
   info.parent = n->parent == 0 ? 0 : id_of(n->parent, slot(n->parent)->generation);
-  info.name = n->name.get();
+  info.name = n->name();
   info.kind = n->kind;
   info.snapshot = n->snapshot;
   return info;
@@ -108,7 +134,7 @@ NodeId InodeTable::lookup(NodeId parent, std::string_view name, NodeKind kind, s
   const std::uint32_t ps = slot_of(parent);
   for (std::uint32_t s = buckets_[bucket_of(ps, name)]; s != 0; s = slot(s)->next) {
     Node* n = slot(s);
-    if (n->parent != ps || name != n->name.get()) continue;
+    if (n->parent != ps || name != n->name()) continue;
     if (n->kind == kind && n->snapshot == snapshot) {
       ++n->lookups;
       return id_of(s, n->generation);
@@ -118,9 +144,7 @@ NodeId InodeTable::lookup(NodeId parent, std::string_view name, NodeKind kind, s
   }
   const std::uint32_t s = allocate();
   Node* n = slot(s);
-  n->name = std::make_unique<char[]>(name.size() + 1);
-  std::memcpy(n->name.get(), name.data(), name.size());
-  n->name[name.size()] = '\0';
+  n->set_name(name);
   n->lookups = 1;
   n->parent = ps;
   n->children = 0;
@@ -148,7 +172,7 @@ std::vector<NodeId> InodeTable::forget(NodeId id, std::uint64_t count) {
     gone.push_back(id_of(s, n->generation));
     unlink_name(s);
     const std::uint32_t parent = n->parent;
-    n->name.reset();
+    n->clear_name();
     n->used = false;
     ++n->generation;
     free_.push_back(s);
@@ -172,7 +196,7 @@ std::optional<NodeId> InodeTable::find(NodeId parent, std::string_view name) con
   const std::uint32_t ps = slot_of(parent);
   for (std::uint32_t s = buckets_[bucket_of(ps, name)]; s != 0; s = slot(s)->next) {
     const Node* n = slot(s);
-    if (n->parent == ps && name == n->name.get()) return id_of(s, n->generation);
+    if (n->parent == ps && name == n->name()) return id_of(s, n->generation);
   }
   return std::nullopt;
 }

@@ -6,8 +6,8 @@
 // child can always reach its parent chain.
 //
 // Built for many nodes: the kernel keeps a node for every entry a walk has seen, so the
-// table stores about 40 bytes per node plus its name, in chunks, with an intrusive hash
-// index (measured by scripts/bench, "memory per cached inode"). An id is a slot number
+// table stores 48 bytes per node (names up to 15 bytes included), in chunks, with an
+// intrusive hash index (measured by scripts/bench, "memory per cached inode"). An id is a slot number
 // and the slot's generation, so an id of a forgotten node never names another one.
 #pragma once
 
