@@ -324,11 +324,15 @@ Entry Filesystem::lookup(NodeId parent, std::string_view name_view) {
     } else if ((dir.kind == NodeKind::view && p.view && p.view->type == ViewType::changes) ||
                dir.kind == NodeKind::changes) {
       if (!p.view) return Entry{};
-      auto index = changes_of(*t, p.view->snapshot);
-      auto it = index->find(p.rel);
-      if (it == index->end()) return Entry{};
-      auto hit = std::find_if(it->second.begin(), it->second.end(), [&](const ChangedEntry& c) { return c.name == name; });
-      if (hit == it->second.end() || !real_child(NodeKind::changes)) return Entry{};
+      if (t->previous_of(p.view->snapshot)) {
+        auto index = changes_of(*t, p.view->snapshot);
+        auto it = index->find(p.rel);
+        if (it == index->end()) return Entry{};
+        auto hit =
+            std::find_if(it->second.begin(), it->second.end(), [&](const ChangedEntry& c) { return c.name == name; });
+        if (hit == it->second.end()) return Entry{};
+      }  // else the first snapshot: everything in it is new
+      if (!real_child(NodeKind::changes)) return Entry{};
       if (S_ISDIR(e.attr.st_mode)) e.attr.st_ino = virtual_ino("changes/" + p.view->snapshot + "/" + join(p.rel, name));
       e.entry_timeout = tuning_.content_timeout;  // until timeline_changed()
     } else if ((dir.kind == NodeKind::view && p.view && p.view->type == ViewType::versions) ||
@@ -395,7 +399,7 @@ Listing Filesystem::list(NodeId id) {
   }
   const Place p = place(id, *t);
   if (!p.view) throw_error(ENOENT, node.name);
-  if (node.kind == NodeKind::changes || p.view->type == ViewType::changes) return list_changes(p, *t);
+  if (node.kind == NodeKind::changes || p.view->type == ViewType::changes) return list_changes(id, p, *t);
   if (node.kind == NodeKind::versions_path || p.view->type == ViewType::versions) return list_versions(p, *t);
   if (node.kind != NodeKind::view) throw_error(ENOTDIR, node.name);
   switch (p.view->type) {
@@ -434,10 +438,25 @@ Listing Filesystem::list_versions(const Place& p, const Timeline& t) {
   return out;
 }
 
-Listing Filesystem::list_changes(const Place& p, const Timeline& t) {
-  Listing out;
+Listing Filesystem::list_changes(NodeId id, const Place& p, const Timeline& t) {
   const std::string self = "changes/" + p.view->snapshot + (p.rel.empty() ? "" : "/" + p.rel);
-  out.self_ino = virtual_ino(p.rel.empty() ? p.view_path : self);
+  if (!t.previous_of(p.view->snapshot)) {
+    // The first snapshot: everything in it is new, so its folder is listed as it is,
+    // with no index to build (which would hold every path of it).
+    SharedFd dir = dir_fd(id, t);
+    Listing out = read_real_listing(dir->get(), p.view->snapshot);
+    out.self_ino = virtual_ino(self);
+    for (DirEntry& d : out.entries) {
+      if (d.type == DT_UNKNOWN) {
+        struct stat st {};
+        if (::fstatat(dir->get(), d.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) d.type = IFTODT(st.st_mode);
+      }
+      if (d.type == DT_DIR) d.ino = virtual_ino(self + "/" + d.name);
+    }
+    return out;
+  }
+  Listing out;
+  out.self_ino = virtual_ino(self);
   auto index = changes_of(t, p.view->snapshot);
   auto it = index->find(p.rel);
   if (it == index->end()) return out;

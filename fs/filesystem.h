@@ -151,7 +151,7 @@ class Filesystem {
   std::shared_ptr<const std::vector<Version>> versions_at(const Timeline& t, const std::string& rel);
   std::shared_ptr<const ChangesIndex> changes_of(const Timeline& t, const std::string& snapshot);
   Listing list_versions(const Place& p, const Timeline& t);
-  Listing list_changes(const Place& p, const Timeline& t);
+  Listing list_changes(NodeId id, const Place& p, const Timeline& t);
   std::string xattr_path(const Backing& b, bool& follow) const;
 
   UniqueFd dest_fd_;

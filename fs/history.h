@@ -69,7 +69,8 @@ struct ChangedEntry {
 
 // changes/<snapshot>: for each directory ("" is the snapshot folder) its entries that
 // are new in the snapshot or lead to one, sorted by name. Directories without anything
-// new below them, and removed entries, are left out.
+// new below them, and removed entries, are left out. (bkpfs shows the first snapshot's
+// folder as it is instead: everything in it is new.)
 using ChangesIndex = std::map<std::string, std::vector<ChangedEntry>>;
 // `previous_fd` < 0: the first snapshot, everything in it is new.
 ChangesIndex changes_index(int previous_fd, int snapshot_fd);
