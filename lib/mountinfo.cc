@@ -38,6 +38,7 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
     }
     MountEntry e;
     e.mount_point = unescape_octal(mount_point);
+    e.options = options;
     if (word == "-" && fields >> e.type) {
       fields >> e.source;
       e.type = unescape_octal(e.type);

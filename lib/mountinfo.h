@@ -12,6 +12,7 @@ namespace bkp {
 
 struct MountEntry {
   std::string mount_point;  // unescaped ("\040" is a space)
+  std::string options;      // per-mount options, e.g. "ro,nosuid,nodev,relatime"
   std::string type;         // e.g. "ext4", "fuse.bkpfs"
   std::string source;       // e.g. "/dev/sda1" or the fsname of a FUSE mount
 };

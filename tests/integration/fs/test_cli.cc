@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "mount_fixture.h"
+#include "mountinfo.h"
 
 namespace bkpfstest {
 namespace {
@@ -168,9 +169,11 @@ TEST(Cli, FstabFormThroughMountFuse3) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(is_mounted(d.mnt));
   EXPECT_EQ(list_dir(d.mnt / "by-date"), std::vector<std::string>{snapshot_name(0)});
-  const std::string mounts = read_file("/proc/self/mountinfo");
-  EXPECT_NE(mounts.find(d.mnt.string() + " ro,nosuid,nodev"), std::string::npos);
-  EXPECT_NE(mounts.find("fuse.bkpfs " + d.dest.string()), std::string::npos);
+  const auto mounted = bkp::mount_at(d.mnt);
+  ASSERT_TRUE(mounted);
+  EXPECT_TRUE(mounted->options.starts_with("ro,nosuid,nodev")) << mounted->options;
+  EXPECT_EQ(mounted->type, "fuse.bkpfs");
+  EXPECT_EQ(mounted->source, d.dest.string());
   EXPECT_EQ(run({bkpfs_binary(), "umount", d.mnt.string()}).status, 0);
   if (is_mounted(d.mnt)) run({"fusermount3", "-u", "-z", d.mnt.string()});
 }

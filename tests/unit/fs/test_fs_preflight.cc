@@ -10,19 +10,6 @@
 namespace bkpfs {
 namespace {
 
-TEST(Preflight, MountPointsFromMountinfo) {
-  const std::string text =
-      "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n"
-      "90 22 0:50 / /mnt/with\\040space rw - fuse.bkpfs /d\\040e rw\n";
-  const auto mounts = bkp::parse_mountinfo(text);
-  ASSERT_EQ(mounts.size(), 2u);
-  EXPECT_EQ(mounts[0].mount_point, "/proc");
-  EXPECT_EQ(mounts[0].type, "proc");
-  EXPECT_EQ(mounts[1].mount_point, "/mnt/with space");
-  EXPECT_EQ(mounts[1].type, "fuse.bkpfs");
-  EXPECT_EQ(mounts[1].source, "/d e");
-}
-
 // On a mount the test makes itself: "/" need not be a mount point (a chroot).
 TEST(Preflight, MountDetectionOnAMountOfItsOwn) {
   if (::geteuid() != 0 || ::unshare(CLONE_NEWNS) != 0) GTEST_SKIP() << "needs root for a private mount";
