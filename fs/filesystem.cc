@@ -277,14 +277,89 @@ double Filesystem::attr_timeout(NodeId id) const {
   return node->kind == NodeKind::view ? tuning_.virtual_timeout : tuning_.content_timeout;
 }
 
-std::optional<Entry> Filesystem::lookup_view(NodeId parent, const Place& p, const std::string& name,
-                                             const Timeline& t) {
-  const std::string path = join(p.view_path, name);
-  if (!std::count(p.view->children.begin(), p.view->children.end(), name) || !t.view(path)) return std::nullopt;
+Filesystem::DirRole Filesystem::role(const NodeInfo& node, const Place* p) const {
+  switch (node.kind) {
+    case NodeKind::content: return DirRole::real;
+    case NodeKind::changes: return DirRole::changes;
+    case NodeKind::versions_path: return DirRole::versions;
+    case NodeKind::version: return DirRole::none;
+    case NodeKind::view: break;
+  }
+  if (!p || !p->view) return DirRole::none;  // gone from the timeline
+  switch (p->view->type) {
+    case ViewType::snapshot: return DirRole::real;
+    case ViewType::dir: return DirRole::view;
+    case ViewType::changes: return DirRole::changes;
+    case ViewType::versions: return DirRole::versions;
+    case ViewType::link: break;
+  }
+  return DirRole::none;
+}
+
+// A name in a real folder: what lstat says. A missing name stays missing (snapshots never
+// change), so the kernel may cache that as long as content.
+Entry Filesystem::lookup_real(NodeId parent, const std::string& name, NodeKind kind, const Timeline& t) {
   Entry e;
+  e.entry_timeout = tuning_.content_timeout;
+  SharedFd dfd = dir_fd(parent, t);
+  if (::fstatat(dfd->get(), name.c_str(), &e.attr, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) throw_errno(name);
+    return e;
+  }
+  e.id = nodes_.lookup(parent, name, kind);
+  return e;
+}
+
+// A name of the view tree; it may vanish with the next scan.
+Entry Filesystem::lookup_view(NodeId parent, const Place& p, const std::string& name, const Timeline& t) {
+  const std::string path = join(p.view_path, name);
+  if (!std::count(p.view->children.begin(), p.view->children.end(), name) || !t.view(path)) return Entry{};
+  Entry e;
+  e.entry_timeout = tuning_.virtual_timeout;
   e.id = nodes_.lookup(parent, name, NodeKind::view);
   try {
     e.attr = view_attr(place(e.id, t), t, e.id);
+  } catch (...) {
+    forget(e.id, 1);
+    throw;
+  }
+  return e;
+}
+
+// A name of changes/<snapshot>/<rel>: there when the diff lists it (the first snapshot:
+// everything), with the real entry's attributes. Kept until timeline_changed().
+Entry Filesystem::lookup_changes(NodeId parent, const Place& p, const std::string& name, const Timeline& t) {
+  if (t.previous_of(p.view->snapshot)) {
+    auto index = changes_of(t, p.view->snapshot);
+    auto it = index->find(p.rel);
+    if (it == index->end() || std::none_of(it->second.begin(), it->second.end(),
+                                           [&](const ChangedEntry& c) { return c.name == name; }))
+      return Entry{};
+  }
+  Entry e = lookup_real(parent, name, NodeKind::changes, t);
+  if (e.id == 0) return Entry{};
+  if (S_ISDIR(e.attr.st_mode)) e.attr.st_ino = virtual_ino("changes/" + p.view->snapshot + "/" + join(p.rel, name));
+  return e;
+}
+
+// A name of versions/<rel>: a path of the union (a directory of versions or of paths), or
+// one version of <rel> itself. Kept until timeline_changed().
+Entry Filesystem::lookup_versions(NodeId parent, const NodeInfo& dir, const Place& p, const std::string& name,
+                                  const Timeline& t) {
+  Entry e;
+  e.entry_timeout = tuning_.content_timeout;
+  if (union_of(t, p.rel)->count(name)) {
+    e.id = nodes_.lookup(parent, name, NodeKind::versions_path);
+    e.attr = virtual_dir_attr(virtual_ino("versions/" + join(p.rel, name)), 0, t);
+    return e;
+  }
+  if (dir.kind != NodeKind::versions_path) return Entry{};  // versions/ itself holds only paths
+  auto versions = versions_at(t, p.rel);
+  auto v = std::find_if(versions->begin(), versions->end(), [&](const Version& x) { return x.entry == name; });
+  if (v == versions->end()) return Entry{};
+  e.id = nodes_.lookup(parent, name, NodeKind::version, snapshot_id(t.snapshots()[v->snapshot].name));
+  try {
+    e.attr = real_attr(e.id, info(e.id), t);
   } catch (...) {
     forget(e.id, 1);
     throw;
@@ -297,71 +372,17 @@ Entry Filesystem::lookup(NodeId parent, std::string_view name_view) {
   const std::string name(name_view);
   auto t = timeline();
   const NodeInfo dir = info(parent);
+  std::optional<Place> p;
+  if (dir.kind != NodeKind::content) p = place(parent, *t);  // content needs no chain walk
   Entry e;
-  e.entry_timeout = tuning_.virtual_timeout;  // virtual names may vanish with the next scan
-  auto real_child = [&](NodeKind kind) {
-    SharedFd dfd = dir_fd(parent, *t);
-    if (::fstatat(dfd->get(), name.c_str(), &e.attr, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) throw_errno(name);
-      return false;
-    }
-    e.id = nodes_.lookup(parent, name, kind);
-    return true;
-  };
-  if (dir.kind == NodeKind::content) {
-    e.entry_timeout = tuning_.content_timeout;  // missing stays missing: the kernel may cache that
-    if (!real_child(NodeKind::content)) return e;
-  } else {
-    const Place p = place(parent, *t);
-    if (dir.kind == NodeKind::view && p.view && p.view->type == ViewType::snapshot) {
-      e.entry_timeout = tuning_.content_timeout;
-      if (!real_child(NodeKind::content)) return e;
-    } else if (dir.kind == NodeKind::view && p.view && p.view->type == ViewType::dir) {
-      auto found = lookup_view(parent, p, name, *t);
-      if (!found) return Entry{};
-      found->entry_timeout = tuning_.virtual_timeout;
-      e = *found;
-    } else if ((dir.kind == NodeKind::view && p.view && p.view->type == ViewType::changes) ||
-               dir.kind == NodeKind::changes) {
-      if (!p.view) return Entry{};
-      if (t->previous_of(p.view->snapshot)) {
-        auto index = changes_of(*t, p.view->snapshot);
-        auto it = index->find(p.rel);
-        if (it == index->end()) return Entry{};
-        auto hit =
-            std::find_if(it->second.begin(), it->second.end(), [&](const ChangedEntry& c) { return c.name == name; });
-        if (hit == it->second.end()) return Entry{};
-      }  // else the first snapshot: everything in it is new
-      if (!real_child(NodeKind::changes)) return Entry{};
-      if (S_ISDIR(e.attr.st_mode)) e.attr.st_ino = virtual_ino("changes/" + p.view->snapshot + "/" + join(p.rel, name));
-      e.entry_timeout = tuning_.content_timeout;  // until timeline_changed()
-    } else if ((dir.kind == NodeKind::view && p.view && p.view->type == ViewType::versions) ||
-               dir.kind == NodeKind::versions_path) {
-      if (dir.kind == NodeKind::view && !p.view) return Entry{};
-      auto children = union_of(*t, p.rel);
-      if (children->count(name)) {
-        e.id = nodes_.lookup(parent, name, NodeKind::versions_path);
-        e.attr = virtual_dir_attr(virtual_ino("versions/" + join(p.rel, name)), 0, *t);
-      } else if (dir.kind == NodeKind::versions_path) {
-        auto versions = versions_at(*t, p.rel);
-        auto v = std::find_if(versions->begin(), versions->end(), [&](const Version& x) { return x.entry == name; });
-        if (v == versions->end()) return Entry{};
-        e.id = nodes_.lookup(parent, name, NodeKind::version, snapshot_id(t->snapshots()[v->snapshot].name));
-        try {
-          e.attr = real_attr(e.id, info(e.id), *t);
-        } catch (...) {
-          forget(e.id, 1);
-          throw;
-        }
-      } else {
-        return Entry{};
-      }
-      e.entry_timeout = tuning_.content_timeout;  // until timeline_changed()
-    } else {
-      return Entry{};  // a link, or a view that is gone
-    }
+  switch (role(dir, p ? &*p : nullptr)) {
+    case DirRole::real: e = lookup_real(parent, name, NodeKind::content, *t); break;
+    case DirRole::view: e = lookup_view(parent, *p, name, *t); break;
+    case DirRole::changes: e = lookup_changes(parent, *p, name, *t); break;
+    case DirRole::versions: e = lookup_versions(parent, dir, *p, name, *t); break;
+    case DirRole::none: return Entry{};  // a link or a file, or a view that is gone
   }
-  e.attr_timeout = attr_timeout(e.id);
+  if (e.id != 0) e.attr_timeout = attr_timeout(e.id);
   return e;
 }
 
@@ -392,39 +413,35 @@ std::string Filesystem::readlink(NodeId id) {
 Listing Filesystem::list(NodeId id) {
   auto t = timeline();
   const NodeInfo node = info(id);
-  if (node.kind == NodeKind::content) {
-    Listing out = read_real_listing(dir_fd(id, *t)->get(), node.name);
-    out.immutable = true;
-    return out;
-  }
-  const Place p = place(id, *t);
-  if (!p.view) throw_error(ENOENT, node.name);
-  if (node.kind == NodeKind::changes || p.view->type == ViewType::changes) return list_changes(id, p, *t);
-  if (node.kind == NodeKind::versions_path || p.view->type == ViewType::versions) return list_versions(p, *t);
-  if (node.kind != NodeKind::view) throw_error(ENOTDIR, node.name);
-  switch (p.view->type) {
-    case ViewType::snapshot: {
+  std::optional<Place> p;
+  if (node.kind != NodeKind::content) p = place(id, *t);
+  switch (role(node, p ? &*p : nullptr)) {
+    case DirRole::real: {
       Listing out = read_real_listing(dir_fd(id, *t)->get(), node.name);
-      out.self_ino = virtual_ino(snapshot_identity(p.view->snapshot));
+      if (node.kind == NodeKind::view) out.self_ino = virtual_ino(snapshot_identity(p->view->snapshot));
       out.immutable = true;
       return out;
     }
-    case ViewType::dir: {
-      Listing out;
-      out.self_ino = virtual_ino(p.view_path);
-      out.entries.reserve(p.view->children.size());
-      for (const std::string& child : p.view->children) {
-        const std::string path = join(p.view_path, child);
-        const ViewEntry* c = t->view(path);
-        if (!c) continue;
-        const ino_t ino = virtual_ino(c->type == ViewType::snapshot ? snapshot_identity(c->snapshot) : path);
-        out.entries.push_back({child, ino, static_cast<unsigned char>(c->type == ViewType::link ? DT_LNK : DT_DIR)});
-      }
-      return out;
-    }
-    default:
-      throw_error(ENOTDIR, node.name);
+    case DirRole::view: return list_view(*p, *t);
+    case DirRole::changes: return list_changes(id, *p, *t);
+    case DirRole::versions: return list_versions(*p, *t);
+    case DirRole::none: break;
   }
+  throw_error(p && !p->view ? ENOENT : ENOTDIR, node.name);
+}
+
+Listing Filesystem::list_view(const Place& p, const Timeline& t) {
+  Listing out;
+  out.self_ino = virtual_ino(p.view_path);
+  out.entries.reserve(p.view->children.size());
+  for (const std::string& child : p.view->children) {
+    const std::string path = join(p.view_path, child);
+    const ViewEntry* c = t.view(path);
+    if (!c) continue;
+    const ino_t ino = virtual_ino(c->type == ViewType::snapshot ? snapshot_identity(c->snapshot) : path);
+    out.entries.push_back({child, ino, static_cast<unsigned char>(c->type == ViewType::link ? DT_LNK : DT_DIR)});
+  }
+  return out;
 }
 
 Listing Filesystem::list_versions(const Place& p, const Timeline& t) {

@@ -145,7 +145,15 @@ class Filesystem {
   struct stat virtual_dir_attr(ino_t ino, std::size_t entries, const Timeline& t) const;
   struct stat view_attr(const Place& p, const Timeline& t, NodeId id);
   struct stat real_attr(NodeId id, const NodeInfo& node, const Timeline& t);
-  std::optional<Entry> lookup_view(NodeId parent, const Place& p, const std::string& name, const Timeline& t);
+  // What a directory node lists: a real folder, the view tree, or a history view.
+  enum class DirRole { real, view, changes, versions, none };
+  DirRole role(const NodeInfo& node, const Place* p) const;
+  Entry lookup_real(NodeId parent, const std::string& name, NodeKind kind, const Timeline& t);
+  Entry lookup_view(NodeId parent, const Place& p, const std::string& name, const Timeline& t);
+  Entry lookup_changes(NodeId parent, const Place& p, const std::string& name, const Timeline& t);
+  Entry lookup_versions(NodeId parent, const NodeInfo& dir, const Place& p, const std::string& name,
+                        const Timeline& t);
+  Listing list_view(const Place& p, const Timeline& t);
 
   std::shared_ptr<const UnionListing> union_of(const Timeline& t, const std::string& rel);
   std::shared_ptr<const std::vector<Version>> versions_at(const Timeline& t, const std::string& rel);
