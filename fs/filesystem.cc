@@ -84,9 +84,9 @@ Filesystem::Filesystem(UniqueFd dest_fd, TimelineWatcher& watcher, Tuning tuning
       dirs_(tuning.dir_fds),
       reads_(tuning.read_fds),
       snapshot_dirs_(tuning.snapshot_fds),
-      unions_(tuning.history_dirs),
-      versions_(tuning.history_dirs * 128),  // small: a few versions of one path each
-      changes_(8) {
+      unions_(tuning.history_entries),
+      versions_(tuning.history_entries / 4),
+      changes_(tuning.history_entries) {
   if (::fstat(dest_fd_.get(), &dest_st_) != 0) throw_errno("stat DEST");
 }
 
@@ -488,7 +488,7 @@ std::shared_ptr<const UnionListing> Filesystem::union_of(const Timeline& t, cons
   if (auto hit = unions_.get(key)) return hit;
   auto built = std::make_shared<const UnionListing>(union_listing(
       t.snapshot_count(), rel, [&](std::size_t i, const std::string& r) { return open_snapshot_dir(t, i, r); }));
-  unions_.put(key, built);
+  unions_.put(key, built, built->size() + 1);
   return built;
 }
 
@@ -502,7 +502,7 @@ std::shared_ptr<const std::vector<Version>> Filesystem::versions_at(const Timeli
     found = versions_of(t, dirname_of(rel), name, it->second,
                         [&](std::size_t i, const std::string& r) { return open_snapshot_dir(t, i, r); });
   auto built = std::make_shared<const std::vector<Version>>(std::move(found));
-  versions_.put(key, built);
+  versions_.put(key, built, built->size() + 1);
   return built;
 }
 
@@ -515,7 +515,9 @@ std::shared_ptr<const ChangesIndex> Filesystem::changes_of(const Timeline& t, co
   if (!now) throw_errno(snapshot);
   UniqueFd before = *index > 0 ? open_snapshot_dir(t, *index - 1, "") : UniqueFd();
   auto built = std::make_shared<const ChangesIndex>(changes_index(before ? before.get() : -1, now.get()));
-  changes_.put(key, built);
+  std::size_t entries = 1;
+  for (const auto& [dir, list] : *built) entries += list.size();
+  changes_.put(key, built, entries);
   return built;
 }
 

@@ -42,7 +42,10 @@ struct Tuning {
   std::size_t dir_fds = 256;         // O_PATH directory descriptors kept open
   std::size_t read_fds = 64;         // descriptors of files being read
   std::size_t snapshot_fds = 256;    // O_PATH descriptors of snapshot folders (history views)
-  std::size_t history_dirs = 32;     // versions/ and changes/ listings kept built
+  // Entries of versions/ and changes/ kept built (a union directory counts one per name,
+  // a file's versions one per version, a snapshot's changes one per changed path): about
+  // 100 bytes each.
+  std::size_t history_entries = 200'000;
   // Answer OPENDIR even where the kernel could skip it. With -o auto_unmount, fusermount3
   // decides that a mount is dead by opening its root; a skipped OPENDIR succeeds from the
   // kernel's cache with no daemon behind it, and the stale mount stays.
