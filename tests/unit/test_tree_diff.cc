@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "tree_diff.h"
+#include "unchanged.h"
 
 namespace fs = std::filesystem;
 using namespace bkp;
@@ -115,6 +116,25 @@ TEST_F(Trees, FirstSnapshotIsAllAdded) {
   for (const TreeChange& c : list_as_added(fd)) out.push_back(format_change(c));
   ::close(fd);
   EXPECT_EQ(out, (std::vector<std::string>{"+ d/", "+ d/f", "+ top"}));
+}
+
+TEST(StatDifference, MostTellingFirstAndSameVersionAgrees) {
+  struct stat a {};
+  a.st_mode = S_IFREG | 0644;
+  a.st_size = 10;
+  a.st_mtim = {1600000000, 5};
+  struct stat b = a;
+  EXPECT_EQ(stat_difference(a, b), Difference::none);
+  EXPECT_TRUE(same_version(a, b));
+  b.st_mode = S_IFREG | 0600;
+  EXPECT_EQ(stat_difference(a, b), Difference::metadata);
+  b.st_mtim.tv_nsec = 6;  // content wins over metadata
+  EXPECT_EQ(stat_difference(a, b), Difference::content);
+  EXPECT_FALSE(same_version(a, b));
+  b.st_mode = S_IFLNK | 0777;
+  EXPECT_EQ(stat_difference(a, b), Difference::type);
+  a.st_mode = S_IFLNK | 0777;  // symlink times are not kept by rsync: not compared
+  EXPECT_EQ(stat_difference(a, b), Difference::none);
 }
 
 }  // namespace
