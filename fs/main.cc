@@ -1,12 +1,11 @@
 // bkpfs: mounts a bkp destination read-only as a timeline (see man/bkpfs.1).
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -26,8 +25,7 @@
 #include "preflight.h"
 #include "session.h"
 #include "timeline.h"
-
-extern char** environ;
+#include "umount.h"
 
 namespace bkpfs {
 namespace {
@@ -58,23 +56,6 @@ void notify_ready() {
   if (fd) ::sendto(fd.get(), msg, sizeof(msg) - 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
 }
 
-int run_umount(const Options& opt) {
-  if (!is_mount_point(opt.mountpoint)) {
-    std::cerr << "bkpfs: " << opt.mountpoint << ": not mounted\n";
-    return kExitFailure;
-  }
-  const char* argv[] = {"fusermount3", "-u", "--", opt.mountpoint.c_str(), nullptr};
-  pid_t pid = 0;
-  if (::posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
-    std::cerr << "bkpfs: cannot run fusermount3: " << std::strerror(errno) << "\n";
-    return kExitFailure;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : kExitFailure;
-}
-
 int run_mount(const Options& opt) {
   namespace fs = std::filesystem;
   const fs::path dest = fs::absolute(opt.dest).lexically_normal();
@@ -87,6 +68,9 @@ int run_mount(const Options& opt) {
     std::cerr << "bkpfs: " << r.what() << "\n";
     return kExitFailure;
   }
+  if (has_entries(mountpoint) && opt.mount.verbosity != Verbosity::Quiet)
+    std::cerr << "bkpfs: warning: mount point " << mountpoint.string()
+              << " is not empty: its files are hidden while bkpfs is mounted there\n";
   use_logger(spdlog::stderr_logger_mt("bkpfs"), opt.mount.verbosity);
   for (const std::string& o : opt.mount.dropped) spdlog::debug("ignoring mount option '{}'", o);
 
@@ -96,7 +80,9 @@ int run_mount(const Options& opt) {
     const auto started = std::chrono::steady_clock::now();
     TimelineWatcher watcher(dest);  // reads folder names and journals only
     UniqueFd dest_fd = check_fd(::open(dest.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), dest.string());
-    Filesystem filesystem(std::move(dest_fd), watcher);
+    Tuning tuning;
+    tuning.answer_opendir = std::find(opt.mount.fuse.begin(), opt.mount.fuse.end(), "auto_unmount") != opt.mount.fuse.end();
+    Filesystem filesystem(std::move(dest_fd), watcher, tuning);
     const fuse_lowlevel_ops ops = make_operations();
     Session session(fuse_arguments(named), ops, &filesystem);
     session.mount(mountpoint.string());
@@ -114,7 +100,12 @@ int run_mount(const Options& opt) {
     notify_ready();
     SignalHandlers signals(session.get());
     watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
-      filesystem.timeline_changed(session.get(), before, after);
+      for (const Invalidation& i : filesystem.timeline_changed(before, after)) {
+        if (i.name.empty())
+          fuse_lowlevel_notify_inval_inode(session.get(), i.node, 0, 0);  // attributes, listing, content
+        else
+          fuse_lowlevel_notify_inval_entry(session.get(), i.node, i.name.c_str(), i.name.size());
+      }
     });
     // The watcher thread uses the session: it must stop first, however this scope ends.
     struct StopWatcher {
@@ -154,7 +145,7 @@ int main(int argc, char** argv) {
       std::cout << "bkpfs " << BKP_VERSION << " (libfuse " << fuse_pkgversion() << ")\n";
       return 0;
     case Command::Umount:
-      return run_umount(opt);
+      return unmount(opt.mountpoint);
     case Command::Mount:
       return run_mount(opt);
   }

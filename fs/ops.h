@@ -16,6 +16,15 @@ fuse_lowlevel_ops make_operations();
 
 inline Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
+inline fuse_entry_param to_fuse(const Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.id;
+  p.attr = e.attr;
+  p.attr_timeout = e.attr_timeout;
+  p.entry_timeout = e.entry_timeout;
+  return p;
+}
+
 // Every operation that would change something: the mount is ro, so the kernel refuses
 // most of them itself; answering EROFS here too keeps the answer right if it asks anyway.
 // Assigned to any slot of the table (ops.mkdir = refuse_write), it takes that slot's type.

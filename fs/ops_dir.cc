@@ -72,11 +72,12 @@ void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fus
       if (plus) {
         fuse_entry_param e{};
         e.attr = st;
-        std::optional<fuse_entry_param> found;
         // One entry that cannot be looked up (removed meanwhile) is listed without
         // attributes rather than failing the whole listing.
-        run_guarded("readdirplus", [&] { found = fs.lookup(ino, d.name); });
-        if (found) e = *found;
+        run_guarded("readdirplus", [&] {
+          const Entry found = fs.lookup(ino, d.name);
+          if (found.id != 0) e = to_fuse(found);
+        });
         need = fuse_add_direntry_plus(req, at, room, d.name.c_str(), &e, next);
         if (need > room && e.ino != 0) fs.forget(e.ino, 1);  // not sent: not looked up
       } else {

@@ -10,21 +10,15 @@ namespace bkpfs {
 namespace {
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Filesystem& fs = fs_of(req);
-  if (auto entry = fs.lookup(parent, name)) {
-    fuse_reply_entry(req, &*entry);
+  // A missing name inside a snapshot stays missing: the kernel may cache that (ino 0 with
+  // a timeout). In the virtual tree it may appear with the next snapshot: not cached.
+  const Entry entry = fs_of(req).lookup(parent, name);
+  if (entry.id == 0 && entry.entry_timeout == 0) {
+    fuse_reply_err(req, ENOENT);
     return;
   }
-  // A missing name inside a snapshot stays missing: let the kernel cache that. In the
-  // virtual tree it may appear with the next snapshot, so it is not cached.
-  auto node = fs.nodes().get(parent);
-  if (node && !is_virtual_dir(node->kind)) {
-    fuse_entry_param negative{};
-    negative.entry_timeout = fs.tuning().content_timeout;
-    fuse_reply_entry(req, &negative);
-  } else {
-    fuse_reply_err(req, ENOENT);
-  }
+  const fuse_entry_param e = to_fuse(entry);
+  fuse_reply_entry(req, &e);
 }
 
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) { fs_of(req).forget(ino, nlookup); }

@@ -67,6 +67,16 @@ void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
+// SEEK_DATA and SEEK_HOLE are answered by the backing file, so cp, tar --sparse and
+// rsync -S skip the holes of a sparse file instead of reading its zeros through FUSE.
+// The kernel sends only these two (other whences it answers itself).
+void lseek(fuse_req_t req, fuse_ino_t ino, off_t offset, int whence, fuse_file_info*) {
+  SharedFd fd = fs_of(req).read_fd(ino);
+  const off_t at = ::lseek(fd->get(), offset, whence);
+  if (at < 0) throw_errno("lseek");
+  fuse_reply_lseek(req, at);
+}
+
 
 }  // namespace
 
@@ -74,6 +84,7 @@ void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.open = Guard<open>::call;
   ops.read = Guard<read>::call;
   ops.release = release;
+  ops.lseek = Guard<lseek>::call;
   ops.write = refuse_write;
   ops.create = refuse_write;
   ops.fallocate = refuse_write;

@@ -165,6 +165,8 @@ Mounts the bkp destination DEST read-only at MOUNTPOINT as a timeline:
   by-date/<snapshot>/<source>/...            every complete snapshot, sorted by time
   by-series/<first snapshot>/<snapshot>/...  snapshots grouped by series
   by-series/current -> <first snapshot of the current series>
+  versions/<source>/<path>/<snapshot>[.ext]  every distinct version of a file
+  changes/<snapshot>/<source>/...            only what is new in that snapshot
 
 Options:
   -f, --foreground   stay in the foreground (default: detach once mounted)

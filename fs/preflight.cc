@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "mountinfo.h"
 #include "store.h"
 
 namespace bkpfs {
@@ -18,48 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string unescape_octal(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const std::string_view digits = s.substr(i + 1, 3);
-      if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
-        out += static_cast<char>(std::stoi(std::string(digits), nullptr, 8));
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
 std::string describe(const fs::path& p, int err) { return p.string() + ": " + std::strerror(err); }
 
 }  // namespace
 
-std::vector<std::string> parse_mount_points(std::string_view mountinfo) {
-  std::vector<std::string> out;
-  std::istringstream lines{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(lines, line)) {
-    // "id parent major:minor root mountpoint options ..."
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mountpoint;
-    if (fields >> id >> parent >> dev >> root >> mountpoint) out.push_back(unescape_octal(mountpoint));
-  }
-  return out;
-}
+bool is_mount_point(const fs::path& path) { return bkp::mount_at(path).has_value(); }
 
-bool is_mount_point(const fs::path& path) {
+bool has_entries(const fs::path& dir) {
   std::error_code ec;
-  const fs::path canonical = fs::weakly_canonical(fs::absolute(path), ec);
-  std::ifstream in("/proc/self/mountinfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  for (const std::string& mp : parse_mount_points(text.str()))
-    if (mp == (ec ? path.string() : canonical.string())) return true;
-  return false;
+  return fs::directory_iterator(dir, ec) != fs::directory_iterator();
 }
 
 void check_destination(const fs::path& dest) {
@@ -85,8 +51,19 @@ void check_mountpoint(const fs::path& mountpoint) {
 
 void check_fuse_device() {
   const int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw Refusal(describe("/dev/fuse", errno) + " (is the fuse module loaded?)");
-  ::close(fd);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  const int err = errno;
+  if (err == EACCES || err == EPERM) {
+    // The module is there; this user may not open the device (its mode, a container's
+    // device rules, or a mount with nodev).
+    const std::string who = ::geteuid() == 0 ? "root" : "user " + std::to_string(::geteuid());
+    throw Refusal(describe("/dev/fuse", err) + " (" + who +
+                  " may not open it: see its mode with ls -l /dev/fuse; it is normally crw-rw-rw-)");
+  }
+  throw Refusal(describe("/dev/fuse", err) + " (is the fuse module loaded? try modprobe fuse)");
 }
 
 }  // namespace bkpfs

@@ -18,9 +18,9 @@ class Refusal : public bkp::Failure {
   explicit Refusal(const std::string& message) : bkp::Failure(message) {}
 };
 
-// Mount points listed in /proc/self/mountinfo text, unescaped ("\040" is a space).
-std::vector<std::string> parse_mount_points(std::string_view mountinfo);
 bool is_mount_point(const std::filesystem::path& path);
+// True when `dir` holds anything: mounting there hides it (a warning, not a refusal).
+bool has_entries(const std::filesystem::path& dir);
 
 void check_destination(const std::filesystem::path& dest);
 void check_mountpoint(const std::filesystem::path& mountpoint);

@@ -11,102 +11,85 @@
 
 namespace bkpfs {
 
-namespace {
-constexpr const char* kLatest = "latest";
-constexpr const char* kByDate = "by-date";
-constexpr const char* kBySeries = "by-series";
-constexpr const char* kCurrent = "current";
-}  // namespace
-
 std::shared_ptr<const Timeline> Timeline::build(const bkp::Destination& dest) {
+  static std::atomic<std::uint64_t> serials{0};
   auto t = std::make_shared<Timeline>();
-  for (const bkp::Series& series : dest.series) {
-    SeriesView view{series.folder, {}};
-    for (const bkp::Snapshot& snap : series.snapshots) {
+  t->serial_ = ++serials;
+  ViewTree& v = t->views_;
+  // Series by their first complete snapshot; the current one is 0/, or during a full run
+  // (0/ renamed, the new 0/ without a complete snapshot yet) the one holding the newest.
+  std::map<std::string, std::vector<std::string>> series;
+  std::optional<std::string> current;
+  for (const bkp::Series& s : dest.series) {
+    std::vector<std::string> names;
+    for (const bkp::Snapshot& snap : s.snapshots) {
       if (!snap.complete) continue;
-      t->snapshots_.emplace(snap.name, series.folder);
-      view.snapshots.push_back(snap.name);
+      t->snapshots_.push_back({snap.name, s.folder});
+      names.push_back(snap.name);
       if (snap.time >= t->newest_time_) t->newest_time_ = snap.time;
     }
-    if (view.snapshots.empty()) continue;
-    std::sort(view.snapshots.begin(), view.snapshots.end());
-    std::string first = view.snapshots.front();
-    if (series.is_current()) t->current_ = first;
-    t->series_.emplace(std::move(first), std::move(view));
+    if (names.empty()) continue;
+    std::sort(names.begin(), names.end());
+    if (s.is_current()) current = names.front();
+    series.emplace(names.front(), std::move(names));
   }
-  if (!t->snapshots_.empty()) t->newest_ = t->snapshots_.rbegin()->first;
+  std::sort(t->snapshots_.begin(), t->snapshots_.end(),
+            [](const SnapshotRef& a, const SnapshotRef& b) { return a.name < b.name; });
+  t->series_count_ = series.size();
+  std::optional<std::string> newest;
+  if (!t->snapshots_.empty()) newest = t->snapshots_.back().name;
+  if (!current && newest)
+    for (const auto& [first, names] : series)
+      if (names.back() == *newest) current = first;
+
+  ViewEntry& root = v[""];
+  root.children = {"by-date", "by-series", "changes"};
+  if (newest) root.children.push_back("latest");
+  root.children.push_back("versions");
+  ViewEntry& by_date = v["by-date"];
+  ViewEntry& changes = v["changes"];
+  for (const SnapshotRef& s : t->snapshots_) {
+    by_date.children.push_back(s.name);
+    changes.children.push_back(s.name);
+    v["by-date/" + s.name] = {ViewType::snapshot, {}, {}, s.name};
+    v["changes/" + s.name] = {ViewType::changes, {}, {}, s.name};
+  }
+  ViewEntry& by_series = v["by-series"];
+  for (const auto& [first, names] : series) {
+    by_series.children.push_back(first);
+    v["by-series/" + first].children = names;
+    for (const std::string& name : names) v["by-series/" + first + "/" + name] = {ViewType::snapshot, {}, {}, name};
+  }
+  if (current) {
+    by_series.children.push_back("current");
+    v["by-series/current"] = {ViewType::link, {}, *current, {}};
+  }
+  if (newest) v["latest"] = {ViewType::link, {}, "by-date/" + *newest, {}};
+  v["versions"] = {ViewType::versions, {}, {}, {}};
   return t;
 }
 
-std::optional<std::vector<VirtualEntry>> Timeline::list(Kind dir, const std::string& key) const {
-  std::vector<VirtualEntry> out;
-  switch (dir) {
-    case Kind::Root:
-      out.push_back({kByDate, Kind::ByDate, {}});
-      out.push_back({kBySeries, Kind::BySeries, {}});
-      if (newest_) out.push_back({kLatest, Kind::Latest, {}});
-      return out;
-    case Kind::ByDate:
-      out.reserve(snapshots_.size());
-      for (const auto& [name, series] : snapshots_) out.push_back({name, Kind::SnapshotRoot, name});
-      return out;
-    case Kind::BySeries:
-      for (const auto& [first, view] : series_) out.push_back({first, Kind::Series, first});
-      if (current_) out.push_back({kCurrent, Kind::Current, {}});
-      return out;
-    case Kind::Series: {
-      auto it = series_.find(key);
-      if (it == series_.end()) return std::nullopt;
-      for (const std::string& name : it->second.snapshots) out.push_back({name, Kind::SnapshotRoot, name});
-      return out;
-    }
-    default:
-      return std::nullopt;
-  }
+const ViewEntry* Timeline::view(std::string_view path) const {
+  auto it = views_.find(path);
+  return it == views_.end() ? nullptr : &it->second;
 }
 
-std::optional<VirtualEntry> Timeline::find(Kind dir, const std::string& key, std::string_view name) const {
-  const std::string n(name);
-  switch (dir) {
-    case Kind::Root:
-      if (n == kByDate) return VirtualEntry{n, Kind::ByDate, {}};
-      if (n == kBySeries) return VirtualEntry{n, Kind::BySeries, {}};
-      if (n == kLatest && newest_) return VirtualEntry{n, Kind::Latest, {}};
-      return std::nullopt;
-    case Kind::ByDate:
-      if (snapshots_.count(n)) return VirtualEntry{n, Kind::SnapshotRoot, n};
-      return std::nullopt;
-    case Kind::BySeries:
-      if (n == kCurrent && current_) return VirtualEntry{n, Kind::Current, {}};
-      if (series_.count(n)) return VirtualEntry{n, Kind::Series, n};
-      return std::nullopt;
-    case Kind::Series: {
-      auto it = series_.find(key);
-      if (it == series_.end()) return std::nullopt;
-      const auto& snaps = it->second.snapshots;
-      if (std::binary_search(snaps.begin(), snaps.end(), n)) return VirtualEntry{n, Kind::SnapshotRoot, n};
-      return std::nullopt;
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
-std::optional<std::string> Timeline::link_target(Kind link) const {
-  if (link == Kind::Latest && newest_) return std::string(kByDate) + "/" + *newest_;
-  if (link == Kind::Current && current_) return *current_;
-  return std::nullopt;
-}
-
-bool Timeline::operator==(const Timeline& other) const {
-  return snapshots_ == other.snapshots_ && series_ == other.series_ && newest_ == other.newest_ &&
-         current_ == other.current_;
+std::optional<std::size_t> Timeline::index_of(const std::string& snapshot) const {
+  auto it = std::lower_bound(snapshots_.begin(), snapshots_.end(), snapshot,
+                             [](const SnapshotRef& s, const std::string& name) { return s.name < name; });
+  if (it == snapshots_.end() || it->name != snapshot) return std::nullopt;
+  return static_cast<std::size_t>(it - snapshots_.begin());
 }
 
 std::optional<std::string> Timeline::series_of(const std::string& snapshot) const {
-  auto it = snapshots_.find(snapshot);
-  if (it == snapshots_.end()) return std::nullopt;
-  return it->second;
+  if (auto i = index_of(snapshot)) return snapshots_[*i].series;
+  return std::nullopt;
+}
+
+std::optional<std::string> Timeline::previous_of(const std::string& snapshot) const {
+  auto i = index_of(snapshot);
+  if (!i || *i == 0) return std::nullopt;
+  return snapshots_[*i - 1].name;
 }
 
 TimelineWatcher::TimelineWatcher(std::filesystem::path dest) : dest_(std::move(dest)) {
@@ -199,6 +182,7 @@ void TimelineWatcher::start(std::chrono::milliseconds period, OnChange on_change
         // showing the last good timeline and try again at the next tick.
         spdlog::warn("cannot rescan {}: {}", dest_.string(), e.what());
       }
+      ++checks_;
       lock.lock();
     }
   });

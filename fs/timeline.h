@@ -3,12 +3,14 @@
 //   latest -> by-date/<newest>            by-date/<snapshot>/...
 //   by-series/<first snapshot>/<snapshot>/...   by-series/current -> <first of series 0>
 //
+//   versions/<source>/<path>/<snapshot>[.ext]   changes/<snapshot>/<source>/...
+//
 // A Timeline is an immutable picture of it built from one scan of DEST. Requests read the
 // current picture through a shared_ptr; the TimelineWatcher swaps in a new one when DEST
-// changes, so a request never rescans and never sees a half-built tree. More virtual trees
-// (versions/, changes/) are added as more Kinds answered by list()/find().
+// changes, so a request never rescans and never sees a half-built tree.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -30,55 +32,63 @@ struct Destination;
 
 namespace bkpfs {
 
-// What a node is. Everything but SnapshotRoot and Content is virtual (made up by bkpfs);
-// a SnapshotRoot is the real folder DEST/<series>/<snapshot>, Content anything below it.
-enum class Kind : std::uint8_t {
-  Root, ByDate, BySeries, Series, Latest, Current, SnapshotRoot, Content
+// One entry of the virtual tree. Below a `snapshot` entry is the real snapshot folder;
+// below `versions` and `changes` entries the history views (versions.h, changes.h).
+enum class ViewType : std::uint8_t {
+  dir,       // a virtual directory: `children`, in listing order
+  link,      // a relative symlink: `target`
+  snapshot,  // the snapshot folder DEST/<series>/<snapshot>
+  versions,  // versions/: every version of every path
+  changes,   // changes/<snapshot>/: what is new in `snapshot`
 };
 
-inline bool is_virtual_dir(Kind k) {
-  return k == Kind::Root || k == Kind::ByDate || k == Kind::BySeries || k == Kind::Series;
-}
-inline bool is_virtual_link(Kind k) { return k == Kind::Latest || k == Kind::Current; }
+struct ViewEntry {
+  ViewType type = ViewType::dir;
+  std::vector<std::string> children;
+  std::string target;
+  std::string snapshot;
+  bool operator==(const ViewEntry&) const = default;
+};
 
-// One entry of a virtual directory. `key` names what the entry stands for (a snapshot
-// for SnapshotRoot, a series' first snapshot for Series).
-struct VirtualEntry {
-  std::string name;
-  Kind kind;
-  std::string key;
+// The whole virtual tree as data, from path ("" is the root, "by-date/<snapshot>") to
+// entry, as restic's snapshots_dirstruct builds it: one map instead of a switch per view.
+using ViewTree = std::map<std::string, ViewEntry, std::less<>>;
+
+struct SnapshotRef {
+  std::string name;    // e.g. 2026-11-20_02:00:00
+  std::string series;  // its series folder, relative to DEST: "0" or a timestamp
+  bool operator==(const SnapshotRef&) const = default;
 };
 
 class Timeline {
  public:
   static std::shared_ptr<const Timeline> build(const bkp::Destination& dest);
 
-  // Children of the virtual directory (kind, key) in listing order; nullopt when that
-  // directory is gone (a series removed since the kernel looked it up).
-  std::optional<std::vector<VirtualEntry>> list(Kind dir, const std::string& key) const;
-  std::optional<VirtualEntry> find(Kind dir, const std::string& key, std::string_view name) const;
-  // Target of `latest` or `by-series/current`, relative to the link's folder.
-  std::optional<std::string> link_target(Kind link) const;
+  const ViewTree& views() const { return views_; }
+  const ViewEntry* view(std::string_view path) const;
+  // Every complete snapshot of every series, oldest first.
+  const std::vector<SnapshotRef>& snapshots() const { return snapshots_; }
   // Folder (relative to DEST) of the series holding the complete snapshot `name`.
   std::optional<std::string> series_of(const std::string& snapshot) const;
+  // The complete snapshot just before `snapshot` by time (across series), if any.
+  std::optional<std::string> previous_of(const std::string& snapshot) const;
+  // Its position in snapshots(), or nullopt.
+  std::optional<std::size_t> index_of(const std::string& snapshot) const;
 
-  bool operator==(const Timeline& other) const;
+  bool operator==(const Timeline& other) const { return snapshots_ == other.snapshots_ && views_ == other.views_; }
 
   std::time_t newest_time() const { return newest_time_; }
+  // Unique per built timeline: caches of what was computed from one are keyed by it.
+  std::uint64_t serial() const { return serial_; }
   std::size_t snapshot_count() const { return snapshots_.size(); }
-  std::size_t series_count() const { return series_.size(); }
+  std::size_t series_count() const { return series_count_; }
 
  private:
-  struct SeriesView {
-    std::string folder;                  // "0" or a timestamp, relative to DEST
-    std::vector<std::string> snapshots;  // complete ones, sorted
-    bool operator==(const SeriesView&) const = default;
-  };
-  std::map<std::string, std::string> snapshots_;  // complete snapshot -> series folder
-  std::map<std::string, SeriesView> series_;      // first complete snapshot -> series
-  std::optional<std::string> newest_;
-  std::optional<std::string> current_;            // first complete snapshot of series 0
+  std::vector<SnapshotRef> snapshots_;  // sorted by name (= time)
+  ViewTree views_;
+  std::size_t series_count_ = 0;
   std::time_t newest_time_ = 0;
+  std::uint64_t serial_ = 0;
 };
 
 // Keeps the current Timeline of DEST and rebuilds it when DEST changes. A change is
@@ -96,6 +106,9 @@ class TimelineWatcher {
   TimelineWatcher& operator=(const TimelineWatcher&) = delete;
 
   std::shared_ptr<const Timeline> current() const;
+  // How many periodic checks of DEST have finished (each one after its change, if any, was
+  // applied): two more than before a change to DEST mean bkpfs has seen that change.
+  std::uint64_t checks() const { return checks_.load(); }
   // Rescans if DEST changed since the last check; true when the timeline was replaced.
   bool refresh();
   void start(std::chrono::milliseconds period, OnChange on_change);
@@ -114,6 +127,7 @@ class TimelineWatcher {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread thread_;
+  std::atomic<std::uint64_t> checks_{0};
 };
 
 }  // namespace bkpfs

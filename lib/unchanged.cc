@@ -9,13 +9,20 @@
 
 #include "unique_fd.h"
 
+#include "xattrs.h"
+
 namespace bkp {
 
-bool same_version(const struct stat& a, const struct stat& b) {
-  if (a.st_mode != b.st_mode || a.st_uid != b.st_uid || a.st_gid != b.st_gid || a.st_size != b.st_size) return false;
-  if (S_ISLNK(a.st_mode)) return true;
-  return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+Difference stat_difference(const struct stat& a, const struct stat& b) {
+  if ((a.st_mode & S_IFMT) != (b.st_mode & S_IFMT)) return Difference::type;
+  if (a.st_size != b.st_size) return Difference::content;
+  if (!S_ISLNK(a.st_mode) && (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec))
+    return Difference::content;
+  if (a.st_mode != b.st_mode || a.st_uid != b.st_uid || a.st_gid != b.st_gid) return Difference::metadata;
+  return Difference::none;
 }
+
+bool same_version(const struct stat& a, const struct stat& b) { return stat_difference(a, b) == Difference::none; }
 
 bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b) {
   char a[PATH_MAX], b[PATH_MAX];
@@ -42,6 +49,18 @@ bool same_content(int dirfd_a, const char* name_a, int dirfd_b, const char* name
     if (std::memcmp(buf_a.data(), buf_b.data(), static_cast<size_t>(na)) != 0) return false;
     at += na;
   }
+}
+
+Difference compare_entries(int dirfd_a, const char* name_a, const struct stat& a, int dirfd_b, const char* name_b,
+                           const struct stat& b, bool compare_xattrs) {
+  if (same_inode(a, b)) return Difference::none;
+  const Difference by_stat = stat_difference(a, b);
+  if (by_stat == Difference::type || by_stat == Difference::content) return by_stat;
+  if (S_ISLNK(a.st_mode) && !same_symlink_target(dirfd_a, name_a, dirfd_b, name_b)) return Difference::content;
+  if (by_stat == Difference::metadata) return by_stat;
+  if (compare_xattrs && xattr_signature(dirfd_a, name_a) != xattr_signature(dirfd_b, name_b))
+    return Difference::metadata;
+  return Difference::none;
 }
 
 }  // namespace bkp

@@ -16,8 +16,15 @@
 
 namespace bkp {
 
-// Same type, mode, uid, gid, size and mtime. For symlinks the mtime is not compared (rsync
-// does not keep symlink times), so callers compare the targets as well (same_symlink_target).
+enum class Difference : char { none, type, content, metadata };
+
+// What the stat results alone tell, most telling first: another type; other content (size,
+// or mtime but for symlinks: rsync does not keep symlink times); other permission bits,
+// owner or group. Symlink targets and xattrs are for the callers (compare_entries below).
+Difference stat_difference(const struct stat& a, const struct stat& b);
+
+// Same type, mode, uid, gid, size and mtime: stat_difference() is none. For symlinks the
+// mtime is not compared, so callers compare the targets as well (same_symlink_target).
 bool same_version(const struct stat& a, const struct stat& b);
 
 // The same inode on the same device: a hard link, the same version by construction.
@@ -31,5 +38,12 @@ bool same_symlink_target(int dirfd_a, const char* name_a, int dirfd_b, const cha
 
 // True when both regular files hold the same bytes (read and compared; for --checksum).
 bool same_content(int dirfd_a, const char* name_a, int dirfd_b, const char* name_b);
+
+// How entry b differs from entry a, by the rule above, most telling difference first:
+// another type; other content (size, mtime, or a symlink's target); other metadata only
+// (permission bits, owner, group, or xattrs when `compare_xattrs`). The same inode is
+// `none` without a further call; otherwise the names are read only as needed.
+Difference compare_entries(int dirfd_a, const char* name_a, const struct stat& a, int dirfd_b, const char* name_b,
+                           const struct stat& b, bool compare_xattrs = true);
 
 }  // namespace bkp

@@ -20,13 +20,12 @@ namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-struct Name {
-  std::string name;
-  unsigned char type;
-};
+using Name = DirName;
+
+}  // namespace
 
 // The whole listing first, so that at most one directory stream per level is open.
-bool read_names(int dir_fd, std::vector<Name>& out) {
+bool read_directory(int dir_fd, std::vector<DirName>& out) {
   const int listing = ::openat(dir_fd, ".", kDirFlags);
   DIR* dir = listing >= 0 ? ::fdopendir(listing) : nullptr;
   if (dir == nullptr) {
@@ -35,7 +34,8 @@ bool read_names(int dir_fd, std::vector<Name>& out) {
   }
   errno = 0;
   while (const dirent* d = ::readdir(dir)) {
-    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) out.push_back({d->d_name, d->d_type});
+    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0)
+      out.push_back({d->d_name, d->d_ino, d->d_type});
     errno = 0;
   }
   const int err = errno;
@@ -43,6 +43,8 @@ bool read_names(int dir_fd, std::vector<Name>& out) {
   errno = err;
   return err == 0;
 }
+
+namespace {
 
 class Walk {
  public:
@@ -57,7 +59,7 @@ class Walk {
 
   void directory(int dir_fd, const std::string& dir_path, unsigned depth, std::vector<Job>* defer) {
     std::vector<Name> names;
-    if (!read_names(dir_fd, names)) {
+    if (!read_directory(dir_fd, names)) {
       report(dir_path, errno);
       if (names.empty()) return;
     }

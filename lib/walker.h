@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bkp {
 
@@ -42,6 +43,17 @@ struct WalkOptions {
   // caller needs no more.
   bool stat = true;
 };
+
+// One entry of a directory as readdir gives it: no stat (d_ino and d_type only).
+struct DirName {
+  std::string name;
+  ino_t ino;
+  unsigned char type;  // DT_* (DT_UNKNOWN on filesystems that do not fill it in)
+};
+
+// Every entry of the open directory `dir_fd` but "." and "..", in readdir order; the
+// listing is read whole and the stream closed. false (errno set) when it cannot be read.
+bool read_directory(int dir_fd, std::vector<DirName>& out);
 
 // Walks everything below the open directory `root_fd` (the root itself is not visited).
 // Returns false when a callback stopped the walk.

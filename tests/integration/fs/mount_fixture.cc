@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "mountinfo.h"
 
 namespace bkpfstest {
 
@@ -95,17 +98,7 @@ std::vector<std::string> list_dir(const fs::path& dir) {
   return out;
 }
 
-bool is_mounted(const fs::path& mountpoint) {
-  const std::string text = read_file("/proc/self/mountinfo");
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string a, b, c, d, mp;
-    if (fields >> a >> b >> c >> d >> mp && mp == mountpoint.string()) return true;
-  }
-  return false;
-}
+bool is_mounted(const fs::path& mountpoint) { return bkp::mount_at(mountpoint).has_value(); }
 
 int count_fds(pid_t pid) {
   int n = 0;
@@ -190,6 +183,17 @@ Mount::~Mount() {
 }
 
 std::string Mount::stderr_text() const { return read_file(log_); }
+
+std::uint64_t Mount::checks() const {
+  char value[32] = {};
+  const ssize_t n = ::getxattr(mountpoint_.c_str(), "user.bkpfs.checks", value, sizeof(value) - 1);
+  return n > 0 ? std::stoull(std::string(value, static_cast<std::size_t>(n))) : 0;
+}
+
+bool Mount::wait_for_check() const {
+  const std::uint64_t start = checks();
+  return eventually([&] { return checks() >= start + 2; }, std::chrono::seconds(10));
+}
 
 int Mount::wait_exit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return exit_status_;

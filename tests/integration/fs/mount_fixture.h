@@ -76,6 +76,11 @@ class Mount {
   pid_t pid() const { return pid_; }
   bool ready() const { return ready_; }
   std::string stderr_text() const;
+  // bkpfs's count of finished checks of DEST (the user.bkpfs.checks attribute of the root).
+  std::uint64_t checks() const;
+  // Returns once bkpfs has checked DEST after the call (two more finished checks), so a
+  // change made before it is reflected in the mount; false if that takes over 10 s.
+  bool wait_for_check() const;
   // Waits for the child to exit (after a signal or unmount); its exit status or -1.
   int wait_exit(std::chrono::milliseconds timeout);
 

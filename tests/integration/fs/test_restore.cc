@@ -116,5 +116,66 @@ TEST(Restore, BigFileReadsBackExactly) {
   EXPECT_EQ(digest(m / "latest/src/big"), expected);
 }
 
+// Issue 8, item 9: the holes of a sparse file are seen through the mount (SEEK_HOLE and
+// SEEK_DATA), so a plain cp restores it sparse instead of writing its zeros out.
+TEST(Restore, SparseFileRestoresSparse) {
+  TempDir tmp;
+  const fs::path dest = tmp / "dest";
+  const std::string name = snapshot_name(0);
+  const fs::path sparse = add_snapshot(dest, "0", name) / "src/sparse.img";
+  constexpr off_t kSize = 256 << 20, kSecond = 128 << 20, kData = 64 << 10;
+  {
+    const int fd = ::open(sparse.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    const std::string data(kData, 'd');
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 0), kData);
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), kSecond), kData);
+    ASSERT_EQ(::ftruncate(fd, kSize), 0);
+    ::close(fd);
+  }
+  const off_t hole = [&] {
+    const int fd = ::open(sparse.c_str(), O_RDONLY);
+    const off_t at = ::lseek(fd, 0, SEEK_HOLE);
+    ::close(fd);
+    return at;
+  }();
+  if (hole >= kSize) GTEST_SKIP() << "the filesystem under /var/tmp keeps no holes";
+  Mount m(dest, tmp / "mnt");
+  ASSERT_TRUE(m.ready());
+  const fs::path shown = m / "by-date" / name / "src/sparse.img";
+
+  const int fd = ::open(shown.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::lseek(fd, 0, SEEK_HOLE), hole);
+  EXPECT_EQ(::lseek(fd, kData, SEEK_DATA), kSecond);
+  EXPECT_EQ(::lseek(fd, kSecond + kData, SEEK_DATA), -1);
+  EXPECT_EQ(errno, ENXIO);  // no data after the last extent
+  ::close(fd);
+
+  auto allocated = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<off_t>(st.st_blocks) * 512 : -1;
+  };
+  const std::uint64_t expected = digest(sparse);
+  const fs::path by_cp = tmp / "cp.img";
+  ASSERT_EQ(run({"cp", shown.string(), by_cp.string()}).status, 0);  // --sparse=auto: holes as found
+  EXPECT_EQ(digest(by_cp), expected);
+  EXPECT_LT(allocated(by_cp), 8 * kData) << "cp wrote the holes out";
+
+  const fs::path untar = tmp / "untar";
+  fs::create_directories(untar);
+  RunResult tar = run({"sh", "-c", "tar --sparse -C \"$1\" -cf - sparse.img | tar -C \"$2\" -xf -", "sh",
+                       shown.parent_path().string(), untar.string()});
+  ASSERT_EQ(tar.status, 0) << tar.err;
+  EXPECT_EQ(digest(untar / "sparse.img"), expected);
+  EXPECT_LT(allocated(untar / "sparse.img"), 8 * kData);
+
+  const fs::path by_rsync = tmp / "rsync.img";
+  RunResult rs = run({"rsync", "-S", shown.string(), by_rsync.string()});
+  ASSERT_EQ(rs.status, 0) << rs.err;
+  EXPECT_EQ(digest(by_rsync), expected);
+  EXPECT_LT(allocated(by_rsync), 8 * kData);
+}
+
 }  // namespace
 }  // namespace bkpfstest

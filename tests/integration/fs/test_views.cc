@@ -30,13 +30,13 @@ struct ThreeSeries {
   }
 };
 
-TEST(Views, RootHoldsLatestByDateAndBySeries) {
+TEST(Views, RootHoldsTheViews) {
   ThreeSeries d;
   Mount m(d.dest, d.tmp / "mnt");
   ASSERT_TRUE(m.ready());
   auto root = list_dir(m.path());
   std::sort(root.begin(), root.end());
-  EXPECT_EQ(root, (std::vector<std::string>{"by-date", "by-series", "latest"}));
+  EXPECT_EQ(root, (std::vector<std::string>{"by-date", "by-series", "changes", "latest", "versions"}));
   EXPECT_EQ(fs::read_symlink(m / "latest"), fs::path("by-date/" + d.c2));
   EXPECT_EQ(read_file(m / "latest/src/file.txt"), "snapshot " + d.c2 + "\n");
   struct stat st {};
@@ -144,7 +144,7 @@ TEST(Views, RealBkpDestinationMounts) {
   write_file(src / "sub/b.txt", "beta\n", 0600);
   RunResult full = run({bkp_binary(), "-s", src.string(), "-d", dest.string()});
   ASSERT_EQ(full.status, 0) << full.err;
-  ::sleep(1);  // snapshot names have one-second resolution
+  // Within the same second, bkp names the increment after the next free second.
   write_file(src / "c.txt", "gamma\n");
   RunResult inc = run({bkp_binary(), "-s", src.string(), "-d", dest.string(), "-i"});
   ASSERT_EQ(inc.status, 0) << inc.err;
@@ -161,7 +161,7 @@ TEST(Views, RealBkpDestinationMounts) {
   EXPECT_EQ(first.st_ino, second.st_ino);
 }
 
-TEST(Views, ThousandsOfSnapshotsMountFastAndSmall) {
+TEST(Views, ThousandsOfSnapshotsMount) {
   TempDir tmp;
   const fs::path dest = tmp / "dest";
   constexpr int kSeries = 6, kPerSeries = 500;
@@ -175,14 +175,29 @@ TEST(Views, ThousandsOfSnapshotsMountFastAndSmall) {
     }
     write_journal(dest / folder, journal);
   }
-  const auto start = std::chrono::steady_clock::now();
+  // How fast and how small: scripts/bench (mount_10000); here only that it works.
   Mount m(dest, tmp / "mnt");
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(m.ready());
-  EXPECT_LT(elapsed, std::chrono::milliseconds(1000));
-  EXPECT_LT(rss_kib(m.pid()), 20 * 1024) << "KiB resident";
   EXPECT_EQ(list_dir(m / "by-date").size(), static_cast<std::size_t>(kSeries * kPerSeries));
   EXPECT_EQ(list_dir(m / "by-series").size(), static_cast<std::size_t>(kSeries + 1));
+}
+
+// Issue 8, item 10: an empty destination (a first run still going) shows DEST's time.
+TEST(Views, EmptyDestinationShowsTheTimeOfDestNot1970) {
+  TempDir tmp;
+  const fs::path dest = tmp / "dest";
+  add_snapshot(dest, "0", snapshot_name(0), false);
+  write_journal(dest / "0", "[ACTIVE]\ntimestamp = " + snapshot_name(0) + "\nstatus = partial\n");
+  struct stat own {};
+  ASSERT_EQ(::stat(dest.c_str(), &own), 0);
+  Mount m(dest, tmp / "mnt");
+  ASSERT_TRUE(m.ready());
+  for (const fs::path& p : {m.path(), m / "by-date", m / "by-series"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_mtim.tv_sec, own.st_mtim.tv_sec) << p;
+  }
+  EXPECT_TRUE(list_dir(m / "by-date").empty());
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+// The virtual tree as data: the whole map from path to entry, compared as such (the way
+// restic's TestMakeDirs tests snapshots_dirstruct).
 #include <gtest/gtest.h>
 
 #include "store.h"
@@ -14,80 +16,112 @@ bkp::Snapshot snap(const std::string& name, const std::string& series, bool comp
   return s;
 }
 
+const std::string A1 = "2026-11-12_02:00:00", A2 = "2026-11-19_02:00:00";
+const std::string B1 = "2026-11-20_02:00:00", B2 = "2026-11-21_02:00:00", B3 = "2026-11-22_02:00:00";
+
 // Two series: an older one renamed to its newest snapshot, and the current one.
 bkp::Destination sample() {
   bkp::Destination d;
   bkp::Series old;
-  old.folder = "2026-11-19_02:00:00";
-  old.snapshots = {snap("2026-11-12_02:00:00", old.folder), snap("2026-11-19_02:00:00", old.folder)};
+  old.folder = A2;
+  old.snapshots = {snap(A1, old.folder), snap(A2, old.folder)};
   bkp::Series cur;
   cur.folder = "0";
-  cur.snapshots = {snap("2026-11-20_02:00:00", "0"), snap("2026-11-21_02:00:00", "0"),
-                   snap("2026-11-22_02:00:00", "0", false)};
+  cur.snapshots = {snap(B1, "0"), snap(B2, "0"), snap(B3, "0", false)};
   d.series = {old, cur};
   return d;
 }
 
-std::vector<std::string> names(const std::optional<std::vector<VirtualEntry>>& entries) {
+// One line per entry, "path: what", so a failure shows the whole tree.
+std::vector<std::string> describe(const ViewTree& tree) {
   std::vector<std::string> out;
-  for (const auto& e : *entries) out.push_back(e.name);
+  for (const auto& [path, e] : tree) {
+    std::string line = "/" + path + ": ";
+    switch (e.type) {
+      case ViewType::dir:
+        line += "dir";
+        for (const auto& c : e.children) line += " " + c;
+        break;
+      case ViewType::link: line += "-> " + e.target; break;
+      case ViewType::snapshot: line += "snapshot " + e.snapshot; break;
+      case ViewType::versions: line += "versions"; break;
+      case ViewType::changes: line += "changes of " + e.snapshot; break;
+    }
+    out.push_back(line);
+  }
   return out;
 }
 
-TEST(Timeline, ViewsOfTheContract) {
+TEST(ViewTree, MakeDirs) {
   auto t = Timeline::build(sample());
-  EXPECT_EQ(names(t->list(Kind::Root, {})), (std::vector<std::string>{"by-date", "by-series", "latest"}));
-  EXPECT_EQ(names(t->list(Kind::ByDate, {})),
-            (std::vector<std::string>{"2026-11-12_02:00:00", "2026-11-19_02:00:00", "2026-11-20_02:00:00",
-                                      "2026-11-21_02:00:00"}));
-  EXPECT_EQ(names(t->list(Kind::BySeries, {})),
-            (std::vector<std::string>{"2026-11-12_02:00:00", "2026-11-20_02:00:00", "current"}));
-  EXPECT_EQ(names(t->list(Kind::Series, "2026-11-20_02:00:00")),
-            (std::vector<std::string>{"2026-11-20_02:00:00", "2026-11-21_02:00:00"}));
-  EXPECT_EQ(t->link_target(Kind::Latest), "by-date/2026-11-21_02:00:00");
-  EXPECT_EQ(t->link_target(Kind::Current), "2026-11-20_02:00:00");
-  EXPECT_EQ(t->series_of("2026-11-12_02:00:00"), "2026-11-19_02:00:00");
-  EXPECT_EQ(t->series_of("2026-11-21_02:00:00"), "0");
+  EXPECT_EQ(describe(t->views()), (std::vector<std::string>{
+      "/: dir by-date by-series changes latest versions",
+      "/by-date: dir " + A1 + " " + A2 + " " + B1 + " " + B2,
+      "/by-date/" + A1 + ": snapshot " + A1,
+      "/by-date/" + A2 + ": snapshot " + A2,
+      "/by-date/" + B1 + ": snapshot " + B1,
+      "/by-date/" + B2 + ": snapshot " + B2,
+      "/by-series: dir " + A1 + " " + B1 + " current",
+      "/by-series/" + A1 + ": dir " + A1 + " " + A2,
+      "/by-series/" + A1 + "/" + A1 + ": snapshot " + A1,
+      "/by-series/" + A1 + "/" + A2 + ": snapshot " + A2,
+      "/by-series/" + B1 + ": dir " + B1 + " " + B2,
+      "/by-series/" + B1 + "/" + B1 + ": snapshot " + B1,
+      "/by-series/" + B1 + "/" + B2 + ": snapshot " + B2,
+      "/by-series/current: -> " + B1,
+      "/changes: dir " + A1 + " " + A2 + " " + B1 + " " + B2,
+      "/changes/" + A1 + ": changes of " + A1,
+      "/changes/" + A2 + ": changes of " + A2,
+      "/changes/" + B1 + ": changes of " + B1,
+      "/changes/" + B2 + ": changes of " + B2,
+      "/latest: -> by-date/" + B2,
+      "/versions: versions",
+  }));
+  EXPECT_EQ(t->series_of(A1), A2);
+  EXPECT_EQ(t->series_of(B2), "0");
+  EXPECT_EQ(t->previous_of(B1), A2);  // by time, across series
+  EXPECT_FALSE(t->previous_of(A1));
+  EXPECT_EQ(t->index_of(B2), 3u);
 }
 
-TEST(Timeline, PartialSnapshotsAreNowhere) {
+TEST(ViewTree, PartialSnapshotsAreNowhere) {
   auto t = Timeline::build(sample());
-  EXPECT_FALSE(t->find(Kind::ByDate, {}, "2026-11-22_02:00:00"));
-  EXPECT_FALSE(t->find(Kind::Series, "2026-11-20_02:00:00", "2026-11-22_02:00:00"));
-  EXPECT_FALSE(t->series_of("2026-11-22_02:00:00"));
+  for (const auto& [path, e] : t->views()) {
+    EXPECT_EQ(path.find(B3), std::string::npos) << path;
+    EXPECT_NE(e.snapshot, B3);
+  }
+  EXPECT_FALSE(t->series_of(B3));
+  EXPECT_FALSE(t->index_of(B3));
 }
 
-TEST(Timeline, FindMatchesList) {
-  auto t = Timeline::build(sample());
-  auto e = t->find(Kind::BySeries, {}, "2026-11-12_02:00:00");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->kind, Kind::Series);
-  EXPECT_EQ(t->find(Kind::ByDate, {}, "2026-11-20_02:00:00")->kind, Kind::SnapshotRoot);
-  EXPECT_EQ(t->find(Kind::BySeries, {}, "current")->kind, Kind::Current);
-  EXPECT_FALSE(t->find(Kind::Root, {}, "nothing"));
-  EXPECT_FALSE(t->list(Kind::Series, "2000-01-01_00:00:00"));  // a series that went away
-}
-
-TEST(Timeline, EmptyDestinationHasNoLinks) {
+TEST(ViewTree, EmptyDestinationHasNoLinks) {
   bkp::Destination d;
   bkp::Series cur;
   cur.folder = "0";
-  cur.snapshots = {snap("2026-11-22_02:00:00", "0", false)};
+  cur.snapshots = {snap(B3, "0", false)};
   d.series = {cur};
   auto t = Timeline::build(d);
-  EXPECT_EQ(names(t->list(Kind::Root, {})), (std::vector<std::string>{"by-date", "by-series"}));
-  EXPECT_TRUE(t->list(Kind::ByDate, {})->empty());
-  EXPECT_TRUE(t->list(Kind::BySeries, {})->empty());
-  EXPECT_FALSE(t->link_target(Kind::Latest));
-  EXPECT_FALSE(t->link_target(Kind::Current));
+  EXPECT_EQ(describe(t->views()), (std::vector<std::string>{"/: dir by-date by-series changes versions",
+                                                             "/by-date: dir", "/by-series: dir", "/changes: dir",
+                                                             "/versions: versions"}));
 }
 
-TEST(Timeline, CurrentSeriesWithOnlyPartialsHasNoCurrentLink) {
+// Issue 8, item 8: while a full run fills the new 0/, `current` stays on the series that
+// was current (renamed to its newest snapshot) instead of vanishing.
+TEST(ViewTree, CurrentStaysOnTheNewestCompleteSeriesDuringAFullRun) {
   bkp::Destination d = sample();
   for (auto& s : d.series[1].snapshots) s.complete = false;
   auto t = Timeline::build(d);
-  EXPECT_EQ(names(t->list(Kind::BySeries, {})), std::vector<std::string>{"2026-11-12_02:00:00"});
-  EXPECT_EQ(t->link_target(Kind::Latest), "by-date/2026-11-19_02:00:00");
+  EXPECT_EQ(t->view("by-series")->children, (std::vector<std::string>{A1, "current"}));
+  EXPECT_EQ(t->view("latest")->target, "by-date/" + A2);
+  EXPECT_EQ(t->view("by-series/current")->target, A1);
+}
+
+TEST(ViewTree, EqualTimelinesCompareEqual) {
+  EXPECT_TRUE(*Timeline::build(sample()) == *Timeline::build(sample()));
+  bkp::Destination d = sample();
+  d.series[1].snapshots[2].complete = true;
+  EXPECT_FALSE(*Timeline::build(sample()) == *Timeline::build(d));
 }
 
 }  // namespace
