@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -197,10 +201,45 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const fs::path& dest_
   return classify_rsync_result(result) == RsyncOutcome::failed ? kExitFailure : kExitOk;
 }
 
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return buf;
+}
+
 }  // namespace
 
-int run_backup(const BackupOptions& options) {
-  if (!options.log.job.empty()) spdlog::debug("job {}", options.log.job);
+std::string summary_line(const BackupReport& r) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f s", r.seconds);
+  if (r.status != "complete") return "snapshot " + (r.snapshot.empty() ? r.destination : r.snapshot) + " " + r.status + ": " + r.message;
+  return "snapshot " + r.snapshot + " complete (" + r.kind + "): " + std::to_string(r.total_files) + " entries, " +
+         std::to_string(r.files) + " files (" + human_bytes(r.bytes) + ") transferred, " + human_bytes(r.space_added) +
+         " of new data, " + seconds;
+}
+
+std::string summary_json(const BackupReport& r) {
+  nlohmann::json j = {{"destination", r.destination}, {"snapshot", r.snapshot}, {"kind", r.kind},
+                      {"status", r.status},           {"exit_code", r.exit_code}, {"message", r.message},
+                      {"files", r.files},             {"bytes", r.bytes},         {"total_files", r.total_files},
+                      {"space_added_bytes", r.space_added}, {"seconds", r.seconds}};
+  if (!r.job.empty()) j["job"] = r.job;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int run_backup(const BackupOptions& options, BackupReport& report) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Timer {  // the duration is known however the run ends
+    BackupReport& r;
+    std::chrono::steady_clock::time_point t0;
+    ~Timer() { r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+  } timer{report, started};
+  report.job = options.log.job;
+  report.destination = fs::absolute(options.destination).lexically_normal().string();
   const auto sources = check_sources(options.sources, options.allow_empty);
   RsyncPlan rsync;
   rsync.rsync = find_rsync();
@@ -211,7 +250,10 @@ int run_backup(const BackupOptions& options) {
   rsync.excludes = options.excludes;
   rsync.exclude_from = options.exclude_from;
   rsync.progress = options.log.verbosity >= 0 && ::isatty(STDERR_FILENO);
-  if (options.dry_run) return dry_run(options, rsync, dest_root);
+  if (options.dry_run) {
+    report.status = "dry-run";
+    return report.exit_code = dry_run(options, rsync, dest_root);
+  }
   // Refused before anything in DEST is touched (the lock file included); checked again
   // under the lock below.
   if (std::error_code ec; fs::is_directory(dest_root, ec)) refuse_untrusted(Destination::scan(dest_root), false);
@@ -239,7 +281,10 @@ int run_backup(const BackupOptions& options) {
                  (dest_root / kCurrentSeries).string());
   const std::string name = snapshot_name_for(dest, std::time(nullptr));
   describe_plan(plan, name, dest_root);
+  report.snapshot = name;
+  report.kind = plan.incremental ? "incremental" : "full";
 
+  report.status = "failed";  // from here on, DEST changes
   clean_up_before_run(plan, dest_fd.get(), dest_root);
   const fs::path series_dir = dest_root / kCurrentSeries;
   if (plan.rotate_to &&
@@ -284,22 +329,45 @@ int run_backup(const BackupOptions& options) {
   spdlog::debug("snapshot data is on disk");
   journal.complete(completion_details(plan, result, sharing, traits));
   journal.save();
+  report.status = "complete";
   for (const std::string& hidden : plan.reuse) delete_hidden_folder(series_fd.get(), hidden);
 
+  report.files = result.files;
+  report.bytes = result.bytes;
+  report.total_files = result.total_files;
+  // New data in the destination: what rsync wrote, less what block sharing gave back.
+  report.space_added = result.bytes > sharing.shared_bytes ? result.bytes - sharing.shared_bytes : 0;
   if (outcome == RsyncOutcome::complete_vanished)
     spdlog::warn("some files vanished while they were copied (rsync exit 24); the snapshot is complete");
-  spdlog::info("snapshot {} complete: {} files, {} bytes transferred", name, result.files, result.bytes);
+  report.exit_code = kExitOk;
   if (outcome == RsyncOutcome::complete_unreadable) {
     spdlog::error("some files could not be read (rsync exit 23); snapshot {} is kept without them", name);
-    return kExitUnreadable;
+    report.exit_code = kExitUnreadable;
+    report.message = "some files could not be read";
   }
-  return kExitOk;
+  return report.exit_code;
 }
 
 int backup_command(int argc, const char* const argv[]) {
   const BackupOptions options = parse_backup_options(argc, argv);
   setup_logging(options.log);
-  return run_backup(options);
+  BackupReport report;
+  try {
+    run_backup(options, report);
+  } catch (const Failure& e) {
+    report.exit_code = e.exit_code();
+    report.message = e.what();
+    if (options.json) std::puts(summary_json(report).c_str());
+    throw;
+  } catch (const std::exception& e) {  // LockBusy, std::system_error
+    report.exit_code = kExitFailure;
+    report.message = e.what();
+    if (options.json) std::puts(summary_json(report).c_str());
+    throw;
+  }
+  if (!options.dry_run) spdlog::info("{}", summary_line(report));
+  if (options.json) std::puts(summary_json(report).c_str());
+  return report.exit_code;
 }
 
 }  // namespace bkp

@@ -26,6 +26,7 @@ po::options_description backup_option_table(BackupOptions& opt) {
        "do not share unchanged blocks of changed files (XFS, btrfs)")
       ("share-blocks-with-previous", po::bool_switch(&opt.share_blocks_full),
        "full run: share identical blocks with the previous series (reflink filesystems)")
+      ("json", po::bool_switch(&opt.json), "print a summary of the run as JSON on stdout")
       ("config", po::value<std::string>(), "read options from FILE (name = value lines)");
   add_log_options(desc, opt.log);
   return desc;

@@ -23,6 +23,7 @@ struct BackupOptions {
   bool share_blocks_full = false;     // full runs too (--share-blocks-with-previous)
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_from;
+  bool json = false;                  // print the run's summary as JSON on stdout
   LogOptions log;
 };
 
