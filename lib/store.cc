@@ -150,13 +150,20 @@ const Series* Destination::current() const {
   return nullptr;
 }
 
-std::vector<const Snapshot*> Destination::complete_snapshots() const {
+std::vector<const Snapshot*> Destination::complete_snapshots() const& {
   std::vector<const Snapshot*> out;
   for (const auto& s : series)
     for (const auto& snap : s.snapshots)
       if (snap.complete) out.push_back(&snap);
   std::sort(out.begin(), out.end(), [](const Snapshot* a, const Snapshot* b) { return a->name < b->name; });
   return out;
+}
+
+std::size_t Destination::complete_count() const {
+  std::size_t n = 0;
+  for (const auto& s : series)
+    for (const auto& snap : s.snapshots) n += snap.complete;
+  return n;
 }
 
 const Snapshot* Destination::newest_complete() const {

@@ -71,7 +71,10 @@ struct Destination {
 
   const Series* current() const;  // nullptr when there is no 0/
   // Every complete snapshot of every series, one flat list sorted by name (= time).
-  std::vector<const Snapshot*> complete_snapshots() const;
+  std::vector<const Snapshot*> complete_snapshots() const&;
+  // The pointers would outlive a temporary Destination: scan into a variable first.
+  std::vector<const Snapshot*> complete_snapshots() && = delete;
+  std::size_t complete_count() const;
   const Snapshot* newest_complete() const;
   const Snapshot* find_snapshot(const std::string& name) const;
   // True when `name` is taken by any snapshot or series folder.

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "backup.h"
+#include "diff.h"
 #include "errors.h"
 #include "list.h"
 #include "lock.h"
@@ -25,6 +26,7 @@ namespace {
 
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
+    {"diff", "what changed between two snapshots (+ - M U T lines)", diff_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
 };
 

@@ -38,14 +38,14 @@ TEST_F(Everyday, VanishedFilesAreAWarningAndTheSnapshotIsComplete) {
   const auto r = backup({}, with_fake({{"FAKE_RSYNC_EXIT", "24"}}));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("vanished"), std::string::npos) << r.err;
-  EXPECT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 1u);
+  EXPECT_EQ(bkp::Destination::scan(dest).complete_count(), 1u);
 }
 
 TEST_F(Everyday, UnreadableFilesKeepTheSnapshotButExit3) {
   const auto r = backup({}, with_fake({{"FAKE_RSYNC_EXIT", "23"}}));
   EXPECT_EQ(r.status, 3) << r.err;
   const auto store = bkp::Destination::scan(dest);
-  ASSERT_EQ(store.complete_snapshots().size(), 1u);
+  ASSERT_EQ(store.complete_count(), 1u);
   EXPECT_EQ(store.newest_complete()->journal.at("rsync_exit"), "23");
   EXPECT_TRUE(store.newest_complete()->journal.count("warning"));
 }
@@ -57,14 +57,14 @@ TEST_F(Everyday, WorseFailuresLeaveThePartialSnapshot) {
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_NE(r.err.find("left partial"), std::string::npos) << r.err;
     const auto store = bkp::Destination::scan(dest);
-    EXPECT_EQ(store.complete_snapshots().size(), 1u);
+    EXPECT_EQ(store.complete_count(), 1u);
     EXPECT_FALSE(store.current()->partials().empty());
     EXPECT_NE(journal(dest).find("status = failed"), std::string::npos);
   }
   // The next good run completes, based on the last complete snapshot.
   ASSERT_EQ(backup({"-i"}).status, 0);
   const auto store = bkp::Destination::scan(dest);
-  EXPECT_EQ(store.complete_snapshots().size(), 2u);
+  EXPECT_EQ(store.complete_count(), 2u);
   EXPECT_TRUE(store.current()->partials().empty());
 }
 
@@ -150,4 +150,42 @@ TEST_F(Everyday, HelpAndVersion) {
   r = run_bkp({"--version"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("bkp ", 0), 0u);
+}
+
+TEST(Diff, ListsWhatChangedBetweenSnapshotsByKind) {
+  TempDir tmp;
+  const fs::path src = tmp / "src", dest = tmp / "dest";
+  write_file(src / "same.txt", "same\n");
+  write_file(src / "edited.txt", "one\n");
+  write_file(src / "gone.txt", "gone\n");
+  write_file(src / "mode.txt", "mode\n");
+  write_file(src / "becomes-link", "file\n");
+  ASSERT_EQ(run_bkp({"-q", "-s", src.string(), "-d", dest.string()}).status, 0);
+  write_file(src / "edited.txt", "one, edited\n");
+  fs::remove(src / "gone.txt");
+  fs::permissions(src / "mode.txt", fs::perms(0600));
+  fs::remove(src / "becomes-link");
+  fs::create_symlink("same.txt", src / "becomes-link");
+  write_file(src / "docs/sub/new.txt", "new\n");
+  ASSERT_EQ(run_bkp({"-q", "-i", "-s", src.string(), "-d", dest.string()}).status, 0);
+  const auto r = run_bkp({"diff", "-d", dest.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "T src/becomes-link\n"
+            "+ src/docs/\n"
+            "+ src/docs/sub/\n"
+            "+ src/docs/sub/new.txt\n"
+            "M src/edited.txt\n"
+            "- src/gone.txt\n"
+            "U src/mode.txt\n");
+  const auto store = bkp::Destination::scan(dest);
+  const auto snaps = store.complete_snapshots();
+  const auto named = run_bkp({"diff", "-d", dest.string(), snaps[0]->name, snaps[1]->name, "--json"});
+  ASSERT_EQ(named.status, 0) << named.err;
+  EXPECT_NE(named.out.find("\"kind\": \"M\""), std::string::npos) << named.out;
+  EXPECT_NE(named.out.find("\"path\": \"src/edited.txt\""), std::string::npos) << named.out;
+  const auto unknown = run_bkp({"diff", "-d", dest.string(), "2020-01-01_00:00:00"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("2020-01-01_00:00:00"), std::string::npos) << unknown.err;
 }

@@ -158,7 +158,7 @@ TEST(Hardening, LenientJournalsAreReadAsTheOriginalsConfigparserReadsThem) {
   ASSERT_EQ(run_bkp({"-s", (tmp / "src").string(), "-d", dest.string()}).status, 0);
   const std::string text = read_file(dest / "0/cfg.ini");
   write_file(dest / "0/cfg.ini", "\xEF\xBB\xBF" + replace_all(replace_all(text, "status = complete", "Status: complete"), "\n", "\r\n"));
-  ASSERT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 1u);
+  ASSERT_EQ(bkp::Destination::scan(dest).complete_count(), 1u);
   const auto r = run_bkp({"-i", "-s", (tmp / "src").string(), "-d", dest.string()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(bkp::Destination::scan(dest).newest_complete()->journal.at("kind"), "incremental");
@@ -178,7 +178,7 @@ TEST(Hardening, AFullDiskWhileRsyncWritesLeavesThePartialAndFails) {
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("left partial"), std::string::npos) << r.err;
   const auto store = bkp::Destination::scan(dest);
-  EXPECT_EQ(store.complete_snapshots().size(), 1u) << "a snapshot that could not be written was called complete";
+  EXPECT_EQ(store.complete_count(), 1u) << "a snapshot that could not be written was called complete";
   EXPECT_EQ(store.current()->partials().size(), 1u);
   for (const auto& [name, content] : before) EXPECT_EQ(manifest(dest / name, false), content);
 }
@@ -193,7 +193,7 @@ TEST(Hardening, AJournalTemporaryFileSymlinkIsNeverFollowed) {
   ASSERT_EQ(run_bkp({"-i", "-s", (tmp / "src").string(), "-d", dest.string()}).status, 0);
   EXPECT_EQ(read_file(tmp / "victim"), "precious\n");
   EXPECT_TRUE(fs::is_symlink(dest / "0/.cfg.ini.tmp"));
-  EXPECT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 2u);
+  EXPECT_EQ(bkp::Destination::scan(dest).complete_count(), 2u);
 }
 
 TEST(Hardening, ASymlinkedCurrentSeriesIsRefused) {
@@ -313,7 +313,7 @@ TEST(Hardening, PathsLongerThanRsyncCanHandleAreReportedWithWhatToDo) {
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("longer than rsync's limit of 4095 bytes"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("DEEP PATHS in bkp(1)"), std::string::npos) << r.err;
-  EXPECT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 1u);
+  EXPECT_EQ(bkp::Destination::scan(dest).complete_count(), 1u);
 }
 
 TEST(Hardening, KillNineAtRandomMomentsNeverCostsACompleteSnapshot) {

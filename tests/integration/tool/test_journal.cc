@@ -43,7 +43,7 @@ TEST(Journal, OriginalDestinationIsReadAndContinued) {
   ASSERT_EQ(run({"touch", "-r", (src / "file").string(), (dest / "0/2026-11-19_02:00:00/src/file").string()}).status, 0);
 
   auto store = bkp::Destination::scan(dest);
-  ASSERT_EQ(store.complete_snapshots().size(), 2u);
+  ASSERT_EQ(store.complete_count(), 2u);
   EXPECT_EQ(store.current()->newest_complete()->name, "2026-11-19_02:00:00");
 
   const auto r = run_bkp({"-i", "-s", src.string(), "-d", dest.string()});

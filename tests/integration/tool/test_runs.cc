@@ -111,7 +111,7 @@ TEST_F(Runs, FullRunRotatesTheSeriesAndSharesNoInode) {
   EXPECT_TRUE(fs::exists(dest / newest / "cfg.ini"));
   EXPECT_NE(inode_of(dest / newest / newest / "src/same.txt"), inode_of(snap(0) / "src/same.txt"));
   const auto store = bkp::Destination::scan(dest);
-  EXPECT_EQ(store.complete_snapshots().size(), 3u);
+  EXPECT_EQ(store.complete_count(), 3u);
 }
 
 TEST_F(Runs, IncrementalWithoutSeriesFallsBackToFull) {
@@ -124,7 +124,7 @@ TEST_F(Runs, IncrementalWithoutSeriesFallsBackToFull) {
 TEST_F(Runs, RunsInTheSameSecondMakeDistinctSnapshots) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(backup({"-i", "-q"}).status, 0);
   EXPECT_EQ(layout(dest).snapshots.size(), 3u);
-  EXPECT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 3u);
+  EXPECT_EQ(bkp::Destination::scan(dest).complete_count(), 3u);
 }
 
 TEST_F(Runs, KilledRunIsPartialThenReusedNeverUsedAsBase) {
@@ -155,7 +155,7 @@ TEST_F(Runs, KilledRunIsPartialThenReusedNeverUsedAsBase) {
   ASSERT_TRUE(wait_until_no_process_mentions(dest.string())) << "rsync did not exit on its SIGTERM";
 
   auto store = bkp::Destination::scan(dest);
-  ASSERT_EQ(store.complete_snapshots().size(), 1u);
+  ASSERT_EQ(store.complete_count(), 1u);
   ASSERT_EQ(store.current()->partials().size(), 1u);
   const std::string partial = store.current()->partials()[0]->name;
   EXPECT_NE(journal(dest).find("[ACTIVE]"), std::string::npos);
@@ -165,7 +165,7 @@ TEST_F(Runs, KilledRunIsPartialThenReusedNeverUsedAsBase) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("reusing files of partial snapshot"), std::string::npos) << r.err;
   store = bkp::Destination::scan(dest);
-  ASSERT_EQ(store.complete_snapshots().size(), 2u);
+  ASSERT_EQ(store.complete_count(), 2u);
   EXPECT_TRUE(store.current()->partials().empty());
   EXPECT_FALSE(fs::exists(dest / "0" / partial));
   const auto* done = store.newest_complete();
@@ -188,5 +188,5 @@ TEST_F(Runs, DiscardPartialDeletesWhatAnInterruptedRunLeft) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_FALSE(fs::exists(dest / "0" / partial));
   EXPECT_EQ(journal(dest).find("[ACTIVE]"), std::string::npos);
-  EXPECT_EQ(bkp::Destination::scan(dest).complete_snapshots().size(), 2u);
+  EXPECT_EQ(bkp::Destination::scan(dest).complete_count(), 2u);
 }
