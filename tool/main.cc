@@ -18,6 +18,7 @@
 #include "list.h"
 #include "lock.h"
 #include "logging.h"
+#include "pin.h"
 #include "repair.h"
 #include "timestamp.h"
 
@@ -27,6 +28,8 @@ namespace {
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
     {"diff", "what changed between two snapshots (+ - M U T lines)", diff_command},
+    {"pin", "keep a snapshot whatever prune's rules say", pin_command},
+    {"unpin", "let prune's rules apply to a pinned snapshot again", unpin_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
 };
 

@@ -189,3 +189,29 @@ TEST(Diff, ListsWhatChangedBetweenSnapshotsByKind) {
   EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
   EXPECT_NE(unknown.err.find("2020-01-01_00:00:00"), std::string::npos) << unknown.err;
 }
+
+TEST(Pin, PinsAndUnpinsOnlyCompleteSnapshots) {
+  TempDir tmp;
+  const fs::path src = tmp / "src", dest = tmp / "dest";
+  write_file(src / "a", "a\n");
+  ASSERT_EQ(run_bkp({"-q", "-s", src.string(), "-d", dest.string()}).status, 0);
+  const std::string name = bkp::Destination::scan(dest).newest_complete()->name;
+  auto r = run_bkp({"pin", "-d", dest.string(), name});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(bkp::Destination::scan(dest).newest_complete()->pinned);
+  EXPECT_NE(run_bkp({"list", "-d", dest.string(), "--no-sizes"}).out.find("complete*"), std::string::npos);
+  r = run_bkp({"unpin", "-d", dest.string(), name});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(bkp::Destination::scan(dest).newest_complete()->pinned);
+  // What an interrupted run left is no complete snapshot: refused, nothing changed.
+  write_file(dest / "0/2030-01-01_00:00:00/src/a", "a\n");
+  { std::ofstream(dest / "0/cfg.ini", std::ios::app) << "[ACTIVE]\ntimestamp = 2030-01-01_00:00:00\nstatus = partial\n\n"; }
+  const std::string before = destination_state(dest);
+  for (const char* bad : {"2030-01-01_00:00:00", "2020-01-01_00:00:00", "nonsense"}) {
+    r = run_bkp({"pin", "-d", dest.string(), bad});
+    EXPECT_EQ(r.status, 2) << bad << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(destination_state(dest), before);
+}

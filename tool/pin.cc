@@ -1,0 +1,83 @@
+#include "pin.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "cli.h"
+#include "errors.h"
+#include "journal.h"
+#include "lock.h"
+#include "logging.h"
+#include "store.h"
+#include "unique_fd.h"
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+namespace bkp {
+namespace {
+
+struct PinOptions {
+  std::string destination;
+  std::string snapshot;
+  LogOptions log;
+};
+
+int set_pin(const PinOptions& options, bool pinned) {
+  const fs::path root = fs::absolute(options.destination).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw Failure("destination " + options.destination + ": not a directory");
+  auto find = [&](const Destination& dest) {
+    const Snapshot* snap = dest.find_snapshot(options.snapshot);
+    if (snap == nullptr || !snap->complete)
+      throw UsageError("snapshot " + options.snapshot + ": no complete snapshot of that name in " + root.string());
+    return snap;
+  };
+  find(Destination::scan(root));  // refused before the lock file is touched
+  DestinationLock lock(root);
+  const Destination dest = Destination::scan(root);
+  const Snapshot* snap = find(dest);
+  const fs::path series = root / snap->series;
+  UniqueFd fd(::open(series.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw Failure(series.string() + ": cannot open it: " + std::strerror(errno));
+  Journal journal = Journal::open(std::move(fd), series);
+  if (!journal.problems().empty()) throw Failure(journal.problems().front() + "; see bkp repair");
+  journal.set_pinned(snap->name, pinned);
+  journal.save();
+  spdlog::info("snapshot {} {}", snap->name, pinned ? "pinned: prune keeps it" : "unpinned");
+  return kExitOk;
+}
+
+int pin_main(int argc, const char* const argv[], bool pinned) {
+  PinOptions opt;
+  po::options_description desc(pinned ? "bkp pin options" : "bkp unpin options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("destination,d", po::value(&opt.destination)->required(), "the destination DEST");
+  add_log_options(desc, opt.log);
+  po::options_description operand;
+  operand.add_options()("snapshot", po::value(&opt.snapshot)->required(), "");
+  po::options_description all;
+  all.add(desc).add(operand);
+  po::positional_options_description positional;
+  positional.add("snapshot", 1);
+  const std::string usage = pinned ? "Usage: bkp pin -d DEST SNAPSHOT\n"
+                                     "Pins a complete snapshot (pinned = true in its journal section): prune never removes it.\n"
+                                   : "Usage: bkp unpin -d DEST SNAPSHOT\nUnpins a snapshot: prune's rules apply to it again.\n";
+  if (print_help_if_asked(argc, argv, desc, usage)) return kExitOk;
+  parse_args(argc, argv, all, positional);
+  setup_logging(opt.log);
+  return set_pin(opt, pinned);
+}
+
+}  // namespace
+
+int pin_command(int argc, const char* const argv[]) { return pin_main(argc, argv, true); }
+int unpin_command(int argc, const char* const argv[]) { return pin_main(argc, argv, false); }
+
+}  // namespace bkp
