@@ -157,13 +157,15 @@ class Walk {
     }
   }
 
-  // Queues `sub` for a thread that waits for work; false when none does (walk it here).
+  // Queues `sub` for another thread, unless enough are queued already (then walk it here).
+  // A few queued ahead let a thread that runs out of work go on at once.
   bool hand_out(const DirPtr& sub) {
-    if (options_.threads <= 1 || idle_.load(std::memory_order_relaxed) == 0) return false;
+    if (options_.threads <= 1 || queued_.load(std::memory_order_relaxed) >= options_.threads) return false;
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= idle_) return false;
+    if (queue_.size() >= options_.threads) return false;
     queue_.push_back(sub);
-    wake_.notify_one();
+    queued_ = queue_.size();
+    if (idle_ > 0) wake_.notify_one();
     return true;
   }
 
@@ -179,6 +181,7 @@ class Walk {
         if (queue_.empty()) return;
         sub = std::move(queue_.front());
         queue_.pop_front();
+        queued_ = queue_.size();
       }
       descend(std::move(sub));
     }
@@ -201,6 +204,7 @@ class Walk {
       if (!failure_) failure_ = std::current_exception();
       finished_ = true;
       queue_.clear();
+      queued_ = 0;
       wake_.notify_all();
     }
   }
@@ -215,7 +219,8 @@ class Walk {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<DirPtr> queue_;
-  std::atomic<unsigned> idle_{0};  // threads waiting in work(); changed under mutex_
+  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without mutex_
+  unsigned idle_ = 0;                    // threads waiting in work()
   bool finished_ = false;
   std::exception_ptr failure_;
 };
