@@ -35,9 +35,10 @@ struct WalkCallbacks {
 };
 
 struct WalkOptions {
-  // > 1: the walk runs on that many threads (the caller's and threads - 1 more): a thread
-  // that runs out of work takes the next subdirectory another thread comes to, at any
-  // depth, so one big subdirectory is shared too. The callbacks are called from all of them
+  // > 1: the walk runs on that many threads (the caller's and threads - 1 more): each
+  // thread walks depth first and queues subdirectories it comes to, at any depth, while
+  // fewer than `threads` are queued; a thread that runs out of work takes the oldest. So
+  // one big subdirectory is shared too. The callbacks are called from all of them
   // at once (they must be thread-safe); `leave` still comes after everything below that
   // directory, on whichever thread finished last there. An exception from a callback ends
   // the walk on every thread and is rethrown to the caller.

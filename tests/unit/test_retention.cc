@@ -12,29 +12,13 @@
 
 #include "errors.h"
 #include "retention.h"
+#include "time_zone.h"
 #include "timestamp.h"
 
 using namespace bkp;
+using bkptest::TimeZone;
 
 namespace {
-
-// Runs a test in one time zone and puts the previous one back afterwards.
-class Zone {
- public:
-  explicit Zone(const char* tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", tz, 1);
-    ::tzset();
-  }
-  ~Zone() {
-    if (old_.empty()) ::unsetenv("TZ");
-    else ::setenv("TZ", old_.c_str(), 1);
-    ::tzset();
-  }
-
- private:
-  std::string old_;
-};
 
 using Kept = std::vector<std::pair<std::string, std::string>>;  // name, reasons; newest first
 
@@ -156,7 +140,7 @@ TEST(RetentionParse, EmptyRules) {
 // ------------------------------------------------------------------------------------------
 
 TEST(RetentionWithin, SubtractsOnTheCalendarAcrossMonthEnds) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   const struct {
     const char* from;
     CalendarDuration d;
@@ -175,7 +159,7 @@ TEST(RetentionWithin, SubtractsOnTheCalendarAcrossMonthEnds) {
 }
 
 TEST(RetentionWithin, DaysAreCalendarDaysAndHoursAreHoursAcrossDst) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   // 2026-03-29: clocks go from 02:00 to 03:00 (a 23-hour day).
   const std::time_t noon = at("2026-03-29_12:00:00");
   EXPECT_EQ(format_timestamp(CalendarDuration{.days = 1}.before(noon)), "2026-03-28_12:00:00");
@@ -188,7 +172,7 @@ TEST(RetentionWithin, DaysAreCalendarDaysAndHoursAreHoursAcrossDst) {
 }
 
 TEST(RetentionWithin, KeepsWhatIsStrictlyNewerThanTheNewestMinusTheDuration) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   check_cases({"2026-03-31_12:00:00", "2026-03-03_12:00:01", "2026-03-03_12:00:00", "2026-02-28_12:00:00"},
               {{"1m before 31 March is 3 March", {.within = {.months = 1}},
                 {{"2026-03-31_12:00:00", "within 1m, newest"}, {"2026-03-03_12:00:01", "within 1m"}}}});
@@ -204,7 +188,7 @@ TEST(RetentionWithin, KeepsWhatIsStrictlyNewerThanTheNewestMinusTheDuration) {
 }
 
 TEST(RetentionWithin, CountsFromTheNewestSnapshotNotInTheFuture) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   const auto snaps = timeline({"2030-01-01_00:00:00", "2026-01-10_00:00:00", "2026-01-09_12:00:00", "2026-01-08_00:00:00"});
   const std::time_t now = at("2026-01-10_06:00:00");
   EXPECT_EQ(kept(snaps, {.within = {.days = 1}}, now),
@@ -222,7 +206,7 @@ TEST(RetentionWithin, CountsFromTheNewestSnapshotNotInTheFuture) {
 // ------------------------------------------------------------------------------------------
 
 TEST(RetentionRules, PeriodsWithoutSnapshotsDoNotCount) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   check_cases({"2026-01-01_02:00:00", "2026-01-02_02:00:00", "2026-01-06_02:00:00", "2026-01-07_02:00:00",
                "2026-01-15_02:00:00", "2026-01-30_02:00:00", "2026-02-14_02:00:00"},
               {{"daily 3 over gaps of days", {.daily = 3},
@@ -238,7 +222,7 @@ TEST(RetentionRules, PeriodsWithoutSnapshotsDoNotCount) {
 }
 
 TEST(RetentionRules, SeveralRunsADay) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   check_cases({"2026-05-10_06:00:00", "2026-05-10_12:00:00", "2026-05-10_18:00:00", "2026-05-11_06:00:00",
                "2026-05-11_12:00:00", "2026-05-11_18:00:00", "2026-05-12_06:00:00", "2026-05-12_12:00:00",
                "2026-05-12_12:30:00"},
@@ -257,7 +241,7 @@ TEST(RetentionRules, SeveralRunsADay) {
 }
 
 TEST(RetentionRules, IsoWeeksAndYearsAtNewYear) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   // Mon 28 Dec 2026 to Sun 3 Jan 2027 is week 53 of 2026; Mon 4 Jan 2027 starts week 1 of 2027.
   check_cases({"2026-12-28_10:00:00", "2026-12-31_10:00:00", "2027-01-01_10:00:00", "2027-01-03_10:00:00",
                "2027-01-04_10:00:00"},
@@ -287,7 +271,7 @@ TEST(RetentionRules, IsoWeeksAndYearsAtNewYear) {
 }
 
 TEST(RetentionRules, IsoWeeksAgreeWithStrftimeOverFortyYears) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   std::vector<RetentionSnapshot> days;
   for (std::time_t t = at("2000-01-01_12:00:00"); t <= at("2040-12-31_12:00:00"); t += 86400)
     days.push_back({format_timestamp(t), t, false});
@@ -307,7 +291,7 @@ TEST(RetentionRules, IsoWeeksAgreeWithStrftimeOverFortyYears) {
 }
 
 TEST(RetentionRules, AllRulesAtOnce) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   std::vector<std::string> names;
   for (std::time_t t = at("2025-10-01_02:00:00"); t <= at("2026-01-20_02:00:00"); t += 86400)
     names.push_back(format_timestamp(t));
@@ -336,7 +320,7 @@ TEST(RetentionRules, AllRulesAtOnce) {
 }
 
 TEST(RetentionRules, PinnedAndNewestAreAlwaysKept) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   const std::vector<std::string> names = {"2026-02-01_02:00:00", "2026-02-02_02:00:00", "2026-02-03_02:00:00",
                                           "2026-02-04_02:00:00", "2026-02-05_02:00:00"};
   check_cases(names,
@@ -358,7 +342,7 @@ TEST(RetentionRules, PinnedAndNewestAreAlwaysKept) {
 }
 
 TEST(RetentionRules, APolicyThatKeepsNothingButTheNewest) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   check_cases({"2026-02-01_02:00:00", "2026-02-02_02:00:00", "2026-02-03_02:00:00", "2026-02-03_03:00:00"},
               {{"last 1", {.last = 1}, {{"2026-02-03_03:00:00", "last #1, newest"}}},
                {"within 1h", {.within = {.hours = 1}}, {{"2026-02-03_03:00:00", "within 1h, newest"}}},
@@ -369,7 +353,7 @@ TEST(RetentionRules, APolicyThatKeepsNothingButTheNewest) {
 }
 
 TEST(RetentionRules, InputOrderDoesNotMatterAndIndexesPointBack) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   const auto snaps = timeline({"2026-02-03_02:00:00", "2026-02-01_02:00:00", "2026-02-05_02:00:00", "2026-02-02_02:00:00"});
   const auto decisions = apply_retention(snaps, {.last = 2}, kNow);
   std::vector<std::size_t> indexes;
@@ -388,7 +372,7 @@ TEST(RetentionRules, InputOrderDoesNotMatterAndIndexesPointBack) {
 // ------------------------------------------------------------------------------------------
 
 TEST(RetentionDst, FallBackDayIsOneDayAndTheRepeatedHourOneHour) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   // 2026-10-25: 03:00 CEST becomes 02:00 CET; names from 02:00 to 02:59 are ambiguous.
   check_cases({"2026-10-24_23:30:00", "2026-10-25_00:30:00", "2026-10-25_01:30:00", "2026-10-25_02:10:00",
                "2026-10-25_02:50:00", "2026-10-25_03:30:00", "2026-10-25_23:30:00", "2026-10-26_00:30:00"},
@@ -410,7 +394,7 @@ TEST(RetentionDst, FallBackDayIsOneDayAndTheRepeatedHourOneHour) {
 }
 
 TEST(RetentionDst, SpringForwardDayIsOneDay) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   // 2026-03-29: 02:00 CET becomes 03:00 CEST; no name from 02:00 to 02:59 exists.
   check_cases({"2026-03-28_23:30:00", "2026-03-29_00:30:00", "2026-03-29_01:30:00", "2026-03-29_03:30:00",
                "2026-03-29_23:30:00", "2026-03-30_00:30:00"},
@@ -465,7 +449,7 @@ const std::vector<std::string> kResticTimeline = {
 }  // namespace
 
 TEST(RetentionRestic, SameKeepsAndReasonsAsRestic) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   check_cases(kResticTimeline, {
     {"--keep-last 10",
      {.last = 10},
@@ -629,7 +613,7 @@ TEST(RetentionRestic, SameKeepsAndReasonsAsRestic) {
 }
 
 TEST(RetentionRestic, SameNumbersKeptAsRestic) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   const auto snaps = timeline(kResticTimeline);
   const struct {
     RetentionRules rules;

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "time_zone.h"
 #include "timestamp.h"
 
 using namespace bkp;
+using bkptest::TimeZone;
 
 TEST(Timestamp, RoundTrip) {
   const std::time_t now = 1764560000;
@@ -37,30 +39,8 @@ TEST(Timestamp, OrderOfNamesIsOrderOfTime) {
   EXPECT_LT(std::string("2026-11-20_02:00:00"), std::string("2026-11-20_02:00:01"));
 }
 
-namespace {
-
-// Runs a test in one time zone and puts the previous one back afterwards.
-class Zone {
- public:
-  explicit Zone(const char* tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", tz, 1);
-    ::tzset();
-  }
-  ~Zone() {
-    if (old_.empty()) ::unsetenv("TZ");
-    else ::setenv("TZ", old_.c_str(), 1);
-    ::tzset();
-  }
-
- private:
-  std::string old_;
-};
-
-}  // namespace
-
 TEST(Timestamp, RepeatedDstHourReadsAsItsFirstPassWhateverWasParsedBefore) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   // 2026-10-25 03:00 CEST (01:00 UTC) becomes 02:00 CET: 02:30 is 00:30 UTC and 01:30 UTC.
   const std::time_t first_pass = 1792888200;  // 2026-10-25 00:30:00 UTC
   for (const char* before : {"2026-07-01_12:00:00", "2026-01-01_12:00:00", "2026-10-25_03:30:00", "2026-10-25_01:30:00"}) {
@@ -72,7 +52,7 @@ TEST(Timestamp, RepeatedDstHourReadsAsItsFirstPassWhateverWasParsedBefore) {
 }
 
 TEST(Timestamp, OrderOfNamesIsOrderOfTimeThroughDstChanges) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   for (const char* day : {"2026-10-25", "2026-03-29"}) {
     std::vector<std::string> names;
     for (int minute = 0; minute < 5 * 60; minute += 7) {
@@ -97,13 +77,13 @@ TEST(Timestamp, OrderOfNamesIsOrderOfTimeThroughDstChanges) {
 }
 
 TEST(Timestamp, SkippedDstHourIsReadWithTheOffsetFromBeforeTheJump) {
-  Zone zone("Europe/Berlin");
+  TimeZone zone("Europe/Berlin");
   // 2026-03-29 02:00 CET (01:00 UTC) becomes 03:00 CEST: "02:30" never showed; as CET it is 03:30 CEST.
   EXPECT_EQ(parse_timestamp("2026-03-29_02:30:00"), parse_timestamp("2026-03-29_03:30:00"));
 }
 
 TEST(Timestamp, LocalTimeNormalisesTheCalendar) {
-  Zone zone("UTC");
+  TimeZone zone("UTC");
   std::tm t{};
   t.tm_year = 2026 - 1900;
   t.tm_mon = 2;
