@@ -81,25 +81,25 @@ std::time_t CalendarDuration::before(std::time_t from) const {
 }
 
 CalendarDuration parse_calendar_duration(std::string_view text, std::string_view option) {
-  const auto refuse = [&](const std::string& why) -> CalendarDuration {
-    throw UsageError(std::string(option) + ": '" + std::string(text) + "' is not a duration (" + why + ")");
+  const auto refuse = [&](const std::string& why) {
+    return UsageError(std::string(option) + ": '" + std::string(text) + "' is not a duration (" + why + ")");
   };
-  if (text.empty()) refuse("empty; e.g. 1y2m10d12h");
+  if (text.empty()) throw refuse("empty; e.g. 1y2m10d12h");
   CalendarDuration d;
   std::string seen;
   for (std::size_t pos = 0; pos < text.size();) {
-    const std::size_t digits_end = text.find_first_not_of("0123456789", pos);
-    if (digits_end == pos || digits_end == std::string_view::npos)
-      refuse("numbers each followed by y, m, d or h, e.g. 1y2m10d12h");
-    const auto value = parse_number(text.substr(pos, digits_end - pos), kMaxDurationPart);
-    if (!value) refuse("each number at most " + std::to_string(kMaxDurationPart));
-    const char unit = text[digits_end];
+    const std::size_t unit_at = text.find_first_not_of("0123456789", pos);
+    if (unit_at == pos || unit_at == std::string_view::npos)
+      throw refuse("numbers each followed by y, m, d or h, e.g. 1y2m10d12h");
+    const auto value = parse_number(text.substr(pos, unit_at - pos), kMaxDurationPart);
+    if (!value) throw refuse("each number at most " + std::to_string(kMaxDurationPart));
+    const char unit = text[unit_at];
     int* part = unit == 'y' ? &d.years : unit == 'm' ? &d.months : unit == 'd' ? &d.days : unit == 'h' ? &d.hours : nullptr;
-    if (part == nullptr) refuse("units are y, m, d and h");
-    if (seen.find(unit) != std::string::npos) refuse(std::string("unit ") + unit + " given twice");
+    if (part == nullptr) throw refuse("units are y, m, d and h");
+    if (seen.find(unit) != std::string::npos) throw refuse(std::string("unit ") + unit + " given twice");
     seen += unit;
     *part = *value;
-    pos = digits_end + 1;
+    pos = unit_at + 1;
   }
   return d;
 }

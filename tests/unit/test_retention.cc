@@ -187,6 +187,13 @@ TEST(RetentionWithin, KeepsWhatIsStrictlyNewerThanTheNewestMinusTheDuration) {
                  {"2026-03-02_23:00:00", "within 2m1d"}}}});
 }
 
+TEST(RetentionWithin, TheLongestDurationsKeepEverything) {
+  TimeZone zone("Europe/Berlin");
+  const auto snaps = timeline({"1971-01-01_00:00:00", "2000-02-29_12:00:00", "2026-03-29_03:00:00"});
+  for (const char* text : {"1000000y", "1000000m", "1000000d", "1000000h", "1000000y1000000m1000000d1000000h"})
+    EXPECT_EQ(kept(snaps, {.within = parse_calendar_duration(text)}).size(), 3u) << text;
+}
+
 TEST(RetentionWithin, CountsFromTheNewestSnapshotNotInTheFuture) {
   TimeZone zone("UTC");
   const auto snaps = timeline({"2030-01-01_00:00:00", "2026-01-10_00:00:00", "2026-01-09_12:00:00", "2026-01-08_00:00:00"});
