@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,13 +15,37 @@
 namespace bkp {
 namespace {
 
+// Where a directory is mounted: the mount id where the kernel tells it (bind mounts of the
+// same file system differ there), else the device.
+struct Mount {
+  dev_t dev = 0;
+  std::uint64_t id = 0;
+  bool has_id = false;
+  bool operator==(const Mount& o) const { return dev == o.dev && (!has_id || !o.has_id || id == o.id); }
+};
+
+// lstat() of `name` in `dir_fd` ("": of `dir_fd` itself) with the owner, mode and mount
+// only; false with errno set when it fails.
+bool stat_entry(int dir_fd, const char* name, struct stat& st, Mount& mount) {
+  struct statx sx {};
+  const int flags = AT_SYMLINK_NOFOLLOW | (*name == '\0' ? AT_EMPTY_PATH : 0);
+  if (::statx(dir_fd, name, flags, STATX_TYPE | STATX_MODE | STATX_UID | STATX_MNT_ID, &sx) != 0)
+    return false;
+  st.st_mode = sx.stx_mode;
+  st.st_uid = sx.stx_uid;
+  mount.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  mount.has_id = (sx.stx_mask & STATX_MNT_ID) != 0;
+  mount.id = sx.stx_mnt_id;
+  return true;
+}
+
 class Removal {
  public:
   Removal(const std::string& name, const RemovalOptions& options) : name_(name), options_(options) {}
 
-  // The directory tree below the open `root_fd` (on device `dev`), not the root itself.
-  void empty(int root_fd, dev_t dev) {
-    dev_ = dev;
+  // The directory tree below the open `root_fd` (on mount `mount`), not the root itself.
+  void empty(int root_fd, const Mount& mount) {
+    mount_ = mount;
     walk_tree(root_fd,
               {.enter = [this](const WalkEntry& e) { return enter(e); },
                .leave = [this](const WalkEntry& e) { remove(e.dir_fd, e.name, AT_REMOVEDIR, e.path); },
@@ -73,7 +98,8 @@ class Removal {
       return Visit::skip;
     }
     struct stat st {};
-    if (::fstatat(e.dir_fd, e.name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    Mount mount;
+    if (!stat_entry(e.dir_fd, e.name, st, mount)) {
       fail(e.path, errno);
       return Visit::skip;
     }
@@ -81,7 +107,7 @@ class Removal {
       remove(e.dir_fd, e.name, 0, e.path);
       return Visit::skip;
     }
-    if (st.st_dev != dev_) {  // a mount point: never empty another file system
+    if (mount != mount_) {  // a mount point (a bind mount too): never empty what is mounted
       fail(e.path, EBUSY);
       return Visit::skip;
     }
@@ -90,7 +116,7 @@ class Removal {
 
   const std::string& name_;
   const RemovalOptions& options_;
-  dev_t dev_ = 0;
+  Mount mount_;
   std::atomic<std::uint64_t> removed_{0}, failures_{0};
   std::mutex mutex_;
   std::string first_error_;
@@ -101,15 +127,21 @@ class Removal {
 RemovalResult remove_tree(int parent_fd, const std::string& name, const RemovalOptions& options) {
   Removal removal(name, options);
   struct stat st {};
-  if (::fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  Mount mount, parent;
+  if (!stat_entry(parent_fd, name.c_str(), st, mount)) {
     const int err = errno;
     removal.fail("", err);
     return removal.result(err == ENOENT);
   }
   if (!S_ISDIR(st.st_mode)) return removal.result(removal.remove(parent_fd, name.c_str(), 0, ""));
+  struct stat parent_st {};
+  if (stat_entry(parent_fd, "", parent_st, parent) && parent != mount) {
+    removal.fail("", EBUSY);  // the tree itself is a mount point
+    return removal.result(false);
+  }
   if (removal.make_accessible(parent_fd, name.c_str(), st, "")) {
     UniqueFd root(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (root) removal.empty(root.get(), st.st_dev);
+    if (root) removal.empty(root.get(), mount);
     else removal.fail("", errno);
   }
   return removal.result(removal.remove(parent_fd, name.c_str(), AT_REMOVEDIR, ""));

@@ -6,8 +6,10 @@
 // name. Removal never follows a symlink: every entry is reached with *at() calls on its
 // parent's open descriptor (lib/walker.h), a symlink is unlinked as itself, and a directory
 // is opened with O_NOFOLLOW, so a symlink inside a snapshot can never make it delete
-// anything outside the tree. It does not cross into another file system either: a mount
-// point inside the tree is left alone and reported (EBUSY), as is everything above it.
+// anything outside the tree. Nor does it cross a mount point (a bind mount of the same file
+// system too, told apart by its mount id): one inside the tree is left alone and reported
+// (EBUSY), as are the directories above it, and a tree that is a mount point itself is not
+// emptied at all.
 //
 // What rm -rf cannot do: a directory the caller owns but may not read, write or search
 // (mode 000, 0500, ...) is first given u+rwx (chmod that never follows a symlink), so a

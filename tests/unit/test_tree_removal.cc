@@ -227,3 +227,26 @@ TEST_F(Removal, AMountPointInsideIsLeftAloneAndReported) {
   EXPECT_TRUE(fs::exists(tmp / "tree/a/mnt/other-fs"));
   EXPECT_FALSE(fs::exists(tmp / "tree/a/f"));
 }
+
+TEST_F(Removal, ABindMountInsideOrAsTheTreeIsNotEmptied) {
+  write_file(tmp / "outside/precious", "p");
+  write_file(tmp / "tree/a/f", "f");
+  fs::create_directories(tmp / "tree/a/bound");
+  if (::mount((tmp / "outside").c_str(), (tmp / "tree/a/bound").c_str(), nullptr, MS_BIND, nullptr) != 0)
+    GTEST_SKIP() << "cannot bind-mount here";
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{tmp / "tree/a/bound"};
+  RemovalResult r = remove("tree");
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.first_error, "tree/a/bound: Device or resource busy");
+  EXPECT_TRUE(fs::exists(tmp / "outside/precious"));
+  EXPECT_FALSE(fs::exists(tmp / "tree/a/f"));
+  // The bind mount itself given as the tree.
+  r = remove("tree/a/bound");
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.failures, 1u);
+  EXPECT_EQ(r.first_error, "tree/a/bound: Device or resource busy");
+  EXPECT_TRUE(fs::exists(tmp / "outside/precious"));
+}
