@@ -1,7 +1,7 @@
 // The one tree walk of bkp and bkpfs: fd-relative (every entry is reached with *at() calls
 // on its parent's open descriptor, never by a rebuilt absolute path, so a symlink or a
 // rename elsewhere cannot redirect it), never follows symlinks, and holds one descriptor
-// per level of depth. Used for sources (what they hold), snapshots (space, block sharing,
+// per level of depth (and per thread). Used for sources (what they hold), snapshots (space, block sharing,
 // checksums, removal) and comparisons.
 #pragma once
 
@@ -36,8 +36,13 @@ struct WalkCallbacks {
 };
 
 struct WalkOptions {
-  // > 1: the root's subdirectories are walked on that many threads, and the callbacks are
-  // called from all of them at once (they must be thread-safe).
+  // > 1: the walk runs on that many threads (the caller's and threads - 1 more): each
+  // thread walks depth first and queues subdirectories it comes to, at any depth, while
+  // fewer than `threads` are queued; a thread that runs out of work takes the oldest. So
+  // one big subdirectory is shared too. The callbacks are called from all of them
+  // at once (they must be thread-safe); `leave` still comes after everything below that
+  // directory, on whichever thread finished last there. An exception from a callback ends
+  // the walk on every thread and is rethrown to the caller.
   unsigned threads = 1;
   // false: only the type is filled in (from readdir), saving a stat per entry where the
   // caller needs no more.

@@ -7,7 +7,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <thread>
+#include <vector>
+#include <atomic>
 #include <set>
 
 #include "beneath.h"
@@ -20,6 +24,22 @@ namespace fs = std::filesystem;
 using namespace bkp;
 
 namespace {
+
+// True when every other thread of this process sleeps (in the walker: waits for work). A
+// thread that was woken is runnable ('R') until it runs, so this also tells whether work
+// was handed to it.
+bool other_threads_sleep() {
+  const std::string self = std::to_string(::gettid());
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    if (task.path().filename() == self) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto end_of_name = line.rfind(')');  // "tid (name) S ..."
+    if (end_of_name != std::string::npos && line.compare(end_of_name + 2, 1, "S") != 0) return false;
+  }
+  return true;
+}
 
 class Tree : public ::testing::Test {
  protected:
@@ -75,6 +95,78 @@ TEST_F(Tree, LeaveComesAfterTheContentAndStopEndsTheWalk) {
   int visited = 0;
   EXPECT_FALSE(walk_tree(root, {.enter = [&](const WalkEntry&) { return ++visited == 2 ? Visit::stop : Visit::descend; }}));
   EXPECT_EQ(visited, 2);
+}
+
+// One big subdirectory (the usual snapshot: one folder per source) is shared by the
+// threads at every depth, and each directory's `leave` still comes after all its content.
+TEST_F(Tree, ThreadsShareOneBigSubdirectoryAndLeaveComesAfterTheContent) {
+  fs::remove_all(root / "a");
+  fs::remove_all(root / "d");
+  fs::remove(root / "top");
+  std::set<std::string> expected = {"big"}, dirs = {"big"};
+  for (int i = 0; i < 300; ++i) {
+    const std::string sub = "big/s" + std::to_string(i);
+    fs::create_directories(root / sub / "deeper");
+    expected.insert({sub, sub + "/deeper"});
+    dirs.insert({sub, sub + "/deeper"});
+    for (int f = 0; f < 4; ++f) {
+      std::ofstream(root / sub / "deeper" / std::to_string(f)) << f;
+      expected.insert(sub + "/deeper/" + std::to_string(f));
+    }
+  }
+  std::mutex m;
+  std::set<std::string> entered, left;
+  std::map<std::string, std::thread::id> seen_by;
+  std::vector<std::string> errors;
+  const auto another_thread_entered = [&] {
+    std::lock_guard lock(m);
+    for (const auto& [path, id] : seen_by)
+      if (id != std::this_thread::get_id()) return true;
+    return false;
+  };
+  walk_tree(root, {.enter = [&](const WalkEntry& e) {
+                     // Without waiting for time: when big/s0 comes, the other thread waits
+                     // for work; when big/s1 comes, it got s0 (it is awake or has entered).
+                     if (e.path == "big/s0")
+                       while (!other_threads_sleep()) std::this_thread::yield();
+                     if (e.path == "big/s1")
+                       while (!another_thread_entered() && !other_threads_sleep()) std::this_thread::yield();
+                     std::lock_guard lock(m);
+                     if (!entered.insert(e.path).second) errors.push_back("entered twice: " + e.path);
+                     seen_by[e.path] = std::this_thread::get_id();
+                     return Visit::descend;
+                   },
+                   .leave = [&](const WalkEntry& e) {
+                     std::lock_guard lock(m);
+                     for (const auto& p : expected)
+                       if (p.rfind(e.path + "/", 0) == 0 && (!entered.count(p) || (dirs.count(p) && !left.count(p))))
+                         errors.push_back("left " + e.path + " before " + p);
+                     if (!left.insert(e.path).second) errors.push_back("left twice: " + e.path);
+                   }},
+            {.threads = 2, .stat = false});
+  EXPECT_EQ(entered, expected);
+  EXPECT_EQ(left, dirs);
+  EXPECT_EQ(errors, std::vector<std::string>{});
+  std::set<std::thread::id> threads;
+  for (const auto& [path, id] : seen_by)
+    if (path.rfind("big/", 0) == 0) threads.insert(id);
+  EXPECT_EQ(threads.size(), 2u) << "the second thread got no part of big/";
+}
+
+TEST_F(Tree, AnExceptionFromACallbackEndsTheWalkOnEveryThread) {
+  for (int i = 0; i < 50; ++i) fs::create_directories(root / "a" / std::to_string(i) / "x");
+  for (const unsigned threads : {1u, 2u}) {
+    std::atomic<int> calls{0};
+    EXPECT_THROW(walk_tree(root, {.enter = [&](const WalkEntry& e) {
+                                    if (++calls == 20) throw std::runtime_error("boom " + e.path);
+                                    return Visit::descend;
+                                  }},
+                           {.threads = threads}),
+                 std::runtime_error);
+    if (threads == 1) {
+      EXPECT_EQ(calls.load(), 20);
+    }
+  }
 }
 
 TEST_F(Tree, OpenBeneathRefusesSymlinksAndEscapes) {
