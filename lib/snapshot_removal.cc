@@ -10,7 +10,7 @@
 
 #include "errors.h"
 #include "unique_fd.h"
-#include "walker.h"
+#include "tree_removal.h"
 
 namespace bkp {
 namespace {
@@ -32,35 +32,8 @@ void rename_in(int dir_fd, const std::string& from, const std::string& to) {
 }  // namespace
 
 void remove_tree_at(int parent_fd, const std::string& name) {
-  struct stat st {};
-  if (::fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return;
-    throw_errno("cannot remove " + name);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (::unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT) throw_errno("cannot remove " + name);
-    return;
-  }
-  UniqueFd dir(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir) throw_errno("cannot remove " + name);
-  if ((st.st_mode & 0700) != 0700) ::fchmod(dir.get(), st.st_mode | 0700);
-  walk_tree(dir.get(), {.enter = [&](const WalkEntry& e) {
-                          if (!S_ISDIR(e.st.st_mode)) {
-                            if (::unlinkat(e.dir_fd, e.name, 0) != 0 && errno != ENOENT)
-                              throw_errno("cannot remove " + name + "/" + e.path);
-                            return Visit::skip;
-                          }
-                          // A directory its owner cannot enter or change: make it so.
-                          if ((e.st.st_mode & 0700) != 0700) ::fchmodat(e.dir_fd, e.name, e.st.st_mode | 0700, 0);
-                          return Visit::descend;
-                        },
-                        .leave = [&](const WalkEntry& e) {
-                          if (::unlinkat(e.dir_fd, e.name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-                            throw_errno("cannot remove " + name + "/" + e.path);
-                        }},
-            {.stat = false});
-  dir.reset();
-  if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) throw_errno("cannot remove " + name);
+  const RemovalResult result = remove_tree(parent_fd, name);
+  if (!result.complete) throw Failure("cannot remove " + result.first_error);
 }
 
 void remove_snapshot_folder(int series_fd, const std::string& name, const std::function<void()>& forget) {

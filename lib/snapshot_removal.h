@@ -36,7 +36,8 @@ void delete_hidden_folder(int series_fd, const std::string& hidden_name);
 // Deletes every .bkp-removing- folder of the series: what a killed run or prune left.
 void finish_removals(int series_fd);
 
-// Deletes the directory tree `name` of `parent_fd`, fd-relative, never following symlinks.
+// Deletes the directory tree `name` of `parent_fd` (lib/tree_removal.h); throws Failure
+// naming the first entry that could not be removed.
 void remove_tree_at(int parent_fd, const std::string& name);
 
 }  // namespace bkp
