@@ -121,6 +121,7 @@ Destination Destination::scan(const fs::path& root) {
   for (const auto& entry : fs::directory_iterator(root)) {
     const std::string name = entry.path().filename().string();
     if (!is_dir_nofollow(entry)) continue;
+    if (name.starts_with(kRemovingPrefix)) dest.being_removed.push_back(name);
     if (name != kCurrentSeries && !is_timestamp_name(name)) continue;
     if (!has_journal(entry.path()) && !holds_snapshot_folders(entry.path())) continue;
     if (name == kCurrentSeries)

@@ -60,6 +60,7 @@ struct Series {
 struct Destination {
   std::filesystem::path root;
   std::vector<Series> series;  // older series oldest first, then the current series "0"
+  std::vector<std::string> being_removed;  // whole series whose removal was interrupted
 
   // Reads the folder names and each cfg.ini; never opens snapshot contents, so it is cheap
   // even with thousands of snapshots. Series folders are 0/ and timestamp-named folders

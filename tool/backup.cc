@@ -23,6 +23,7 @@
 #include "lock.h"
 #include "logging.h"
 #include "preflight.h"
+#include "prune.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
 #include "run_plan.h"
@@ -112,6 +113,7 @@ void describe_plan(const RunPlan& plan, const std::string& name, const fs::path&
 // partial snapshots of earlier runs deleted or put aside for reuse.
 void clean_up_before_run(const RunPlan& plan, int dest_fd, const fs::path& dest_root) {
   auto series_fd = [&](const std::string& folder) { return open_series(dest_fd, dest_root, folder, false); };
+  finish_removals(dest_fd);  // whole series a killed prune was removing
   for (const FolderRef& hidden : plan.remove_hidden) delete_hidden_folder(series_fd(hidden.series).get(), hidden.name);
   for (const FolderRef& partial : plan.remove_partials) {
     UniqueFd fd = series_fd(partial.series);
@@ -228,6 +230,7 @@ std::string summary_json(const BackupReport& r) {
                       {"files", r.files},             {"bytes", r.bytes},         {"total_files", r.total_files},
                       {"space_added_bytes", r.space_added}, {"seconds", r.seconds}};
   if (!r.job.empty()) j["job"] = r.job;
+  if (!r.pruned.empty()) j["pruned"] = r.pruned;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -366,6 +369,22 @@ int backup_command(int argc, const char* const argv[]) {
     throw;
   }
   if (!options.dry_run) spdlog::info("{}", summary_line(report));
+  // Keep rules prune only after a run that succeeded completely: a snapshot that lacks
+  // unreadable files (exit 3) must not cost the older ones that may still hold them.
+  const RetentionRules rules = options.keep.rules();
+  if (!options.dry_run && !rules.empty()) {
+    if (report.exit_code != kExitOk) {
+      spdlog::warn("not pruning: the run did not succeed completely");
+    } else {
+      try {
+        report.pruned = prune_destination(report.destination, {.rules = rules});
+      } catch (const std::exception& e) {
+        report.exit_code = kExitFailure;
+        report.message = std::string("pruning failed: ") + e.what();
+        spdlog::error("{}", report.message);
+      }
+    }
+  }
   if (options.json) std::puts(summary_json(report).c_str());
   return report.exit_code;
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "backup_options.h"
 #include "errors.h"
@@ -28,6 +29,7 @@ struct BackupReport {
   uint64_t total_files = 0;          // entries in the snapshot
   uint64_t space_added = 0;          // new data stored: bytes transferred less bytes shared (reflink)
   double seconds = 0;
+  std::vector<std::string> pruned;   // snapshots the keep rules removed after the run
 };
 
 // Fills `report` as the run goes. Returns the exit code (kExitOk or kExitUnreadable);

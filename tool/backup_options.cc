@@ -28,6 +28,7 @@ po::options_description backup_option_table(BackupOptions& opt) {
        "full run: share identical blocks with the previous series (reflink filesystems)")
       ("json", po::bool_switch(&opt.json), "print a summary of the run as JSON on stdout")
       ("config", po::value<std::string>(), "read options from FILE (name = value lines)");
+  add_keep_options(desc, opt.keep);
   add_log_options(desc, opt.log);
   return desc;
 }
@@ -38,6 +39,7 @@ BackupOptions parse_backup_options(int argc, const char* const argv[]) {
   parse_args(argc, argv, desc, {}, "config");
   if (opt.sources.empty()) throw UsageError("missing --sources (-s SRC...); see bkp --help");
   if (opt.destination.empty()) throw UsageError("missing --destination (-d DEST); see bkp --help");
+  opt.keep.rules();  // malformed keep rules are a usage error before anything runs
   return opt;
 }
 

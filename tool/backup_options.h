@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "keep_options.h"
 
 namespace bkp {
 
@@ -24,6 +25,7 @@ struct BackupOptions {
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_from;
   bool json = false;                  // print the run's summary as JSON on stdout
+  KeepOptions keep;                   // prune with these rules after a successful run
   LogOptions log;
 };
 

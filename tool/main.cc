@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "logging.h"
 #include "pin.h"
+#include "prune.h"
 #include "repair.h"
 #include "timestamp.h"
 
@@ -28,6 +29,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
     {"diff", "what changed between two snapshots (+ - M U T lines)", diff_command},
+    {"prune", "remove the snapshots that the keep rules do not keep", prune_command},
     {"pin", "keep a snapshot whatever prune's rules say", pin_command},
     {"unpin", "let prune's rules apply to a pinned snapshot again", unpin_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
