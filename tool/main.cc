@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "logging.h"
 #include "repair.h"
+#include "status.h"
 #include "timestamp.h"
 
 namespace bkp {
@@ -26,6 +27,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
+    {"status", "health check for monitoring: newest snapshot, its age, the last run", status_command},
 };
 
 void print_top_help() {
