@@ -81,4 +81,22 @@ DestinationLock::~DestinationLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::optional<pid_t> lock_holder(const std::filesystem::path& dest) {
+  const auto file = dest / kLockFile;
+  std::lock_guard guard(g_held_mutex);
+  struct stat existing {};
+  if (::lstat(file.c_str(), &existing) != 0) return std::nullopt;
+  // Closing a descriptor of the file would drop a lock this process holds: answer from memory.
+  if (const auto held = g_held.find({existing.st_dev, existing.st_ino});
+      held != g_held.end() && held->second == ::getpid())
+    return held->second;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  struct flock probe = whole_file(F_WRLCK);
+  const bool asked = ::fcntl(fd, F_GETLK, &probe) == 0;
+  ::close(fd);
+  if (!asked || probe.l_type == F_UNLCK) return std::nullopt;
+  return probe.l_pid;
+}
+
 }  // namespace bkp

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -35,5 +36,10 @@ class DestinationLock {
   int fd_ = -1;
   std::pair<dev_t, ino_t> key_{};
 };
+
+// The pid of the live process holding DEST's lock, if one does (asked with F_GETLK on a
+// read-only descriptor: nothing is created or written, so monitoring may call it).
+// nullopt also when the lock file is missing or cannot be opened.
+std::optional<pid_t> lock_holder(const std::filesystem::path& dest);
 
 }  // namespace bkp

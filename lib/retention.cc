@@ -12,7 +12,6 @@
 namespace bkp {
 namespace {
 
-constexpr int kMaxDurationPart = 1'000'000;
 constexpr int kMaxCount = 1'000'000'000;
 
 bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
@@ -62,47 +61,6 @@ std::optional<int> parse_number(std::string_view text, int max) {
 }
 
 }  // namespace
-
-std::string CalendarDuration::text() const {
-  std::string out;
-  const std::pair<int, char> parts[] = {{years, 'y'}, {months, 'm'}, {days, 'd'}, {hours, 'h'}};
-  for (const auto& [value, unit] : parts)
-    if (value != 0) out += std::to_string(value) + unit;
-  return out;
-}
-
-std::time_t CalendarDuration::before(std::time_t from) const {
-  std::tm t{};
-  localtime_r(&from, &t);
-  t.tm_year -= years;
-  t.tm_mon -= months;
-  t.tm_mday -= days;
-  return local_time(t) - static_cast<std::time_t>(hours) * 3600;
-}
-
-CalendarDuration parse_calendar_duration(std::string_view text, std::string_view option) {
-  const auto refuse = [&](const std::string& why) {
-    return UsageError(std::string(option) + ": '" + std::string(text) + "' is not a duration (" + why + ")");
-  };
-  if (text.empty()) throw refuse("empty; e.g. 1y2m10d12h");
-  CalendarDuration d;
-  std::string seen;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::size_t unit_at = text.find_first_not_of("0123456789", pos);
-    if (unit_at == pos || unit_at == std::string_view::npos)
-      throw refuse("numbers each followed by y, m, d or h, e.g. 1y2m10d12h");
-    const auto value = parse_number(text.substr(pos, unit_at - pos), kMaxDurationPart);
-    if (!value) throw refuse("each number at most " + std::to_string(kMaxDurationPart));
-    const char unit = text[unit_at];
-    int* part = unit == 'y' ? &d.years : unit == 'm' ? &d.months : unit == 'd' ? &d.days : unit == 'h' ? &d.hours : nullptr;
-    if (part == nullptr) throw refuse("units are y, m, d and h");
-    if (seen.find(unit) != std::string::npos) throw refuse(std::string("unit ") + unit + " given twice");
-    seen += unit;
-    *part = *value;
-    pos = unit_at + 1;
-  }
-  return d;
-}
 
 int parse_keep_count(std::string_view text, std::string_view option) {
   if (text == "unlimited") return kKeepUnlimited;

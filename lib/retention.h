@@ -44,26 +44,11 @@
 #include <string_view>
 #include <vector>
 
+#include "duration.h"
+
 namespace bkp {
 
 inline constexpr int kKeepUnlimited = -1;
-
-// --keep-within's duration: calendar years, months, days and hours, each >= 0.
-struct CalendarDuration {
-  int years = 0, months = 0, days = 0, hours = 0;
-
-  bool zero() const { return years == 0 && months == 0 && days == 0 && hours == 0; }
-  // "1y2m10d12h", leaving out the zero parts ("" when zero).
-  std::string text() const;
-  // `from` moved back by this duration: years, months and days on the local calendar
-  // (normalised like AddDate, resolved like local_time()), then the hours as seconds.
-  std::time_t before(std::time_t from) const;
-};
-
-// Parses "1y2m10d12h": numbers each followed by a unit y, m, d or h, in any order, each unit
-// at most once, no signs, no spaces. Throws UsageError naming `option` and the value when it
-// is empty, malformed or out of range (a part above 1,000,000).
-CalendarDuration parse_calendar_duration(std::string_view text, std::string_view option = "--keep-within");
 
 // Parses the N of --keep-last/hourly/daily/weekly/monthly/yearly: a whole number >= 0 (at
 // most 1,000,000,000) or "unlimited" (kKeepUnlimited). Throws UsageError naming `option`

@@ -13,15 +13,18 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <optional>
 
 #include "block_sharing.h"
 #include "errors.h"
+#include "hooks.h"
 #include "journal.h"
 #include "link_unchanged.h"
 #include "lock.h"
 #include "logging.h"
+#include "metrics.h"
 #include "preflight.h"
 #include "prune.h"
 #include "rsync_command.h"
@@ -351,28 +354,35 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   return report.exit_code;
 }
 
+// The run and what wraps it: --pre-exec first, then after every outcome the error line,
+// --metrics-file (while DEST is still there: a post-exec may unmount it), --post-exec,
+// the summary and --json.
 int backup_command(int argc, const char* const argv[]) {
   const BackupOptions options = parse_backup_options(argc, argv);
   setup_logging(options.log);
   BackupReport report;
+  report.job = options.log.job;
+  report.destination = fs::absolute(options.destination).lexically_normal().string();
+  std::exception_ptr usage_error;  // left to main(), which prints it the usage way
+  bool started = false;
   try {
+    run_pre_exec(options.pre_exec, report);
+    started = true;
     run_backup(options, report);
-  } catch (const Failure& e) {
+  } catch (const UsageError& e) {
     report.exit_code = e.exit_code();
     report.message = e.what();
-    if (options.json) std::puts(summary_json(report).c_str());
-    throw;
-  } catch (const std::exception& e) {  // LockBusy, std::system_error
-    report.exit_code = kExitFailure;
+    usage_error = std::current_exception();
+  } catch (const std::exception& e) {  // Failure, LockBusy, std::system_error
+    const auto* failure = dynamic_cast<const Failure*>(&e);
+    report.exit_code = failure != nullptr ? failure->exit_code() : kExitFailure;
     report.message = e.what();
-    if (options.json) std::puts(summary_json(report).c_str());
-    throw;
+    spdlog::error("{}", e.what());
   }
-  if (!options.dry_run) spdlog::info("{}", summary_line(report));
   // Keep rules prune only after a run that succeeded completely: a snapshot that lacks
   // unreadable files (exit 3) must not cost the older ones that may still hold them.
   const RetentionRules rules = options.keep.rules();
-  if (!options.dry_run && !rules.empty()) {
+  if (!options.dry_run && !rules.empty() && report.status == "complete") {
     if (report.exit_code != kExitOk) {
       spdlog::warn("not pruning: the run did not succeed completely");
     } else {
@@ -385,7 +395,11 @@ int backup_command(int argc, const char* const argv[]) {
       }
     }
   }
+  if (!options.metrics_file.empty() && !options.dry_run) write_metrics_file(options.metrics_file, report);
+  if (started) run_post_exec(options.post_exec, report);
+  if (report.status == "complete") spdlog::info("{}", summary_line(report));
   if (options.json) std::puts(summary_json(report).c_str());
+  if (usage_error) std::rethrow_exception(usage_error);
   return report.exit_code;
 }
 

@@ -5,6 +5,13 @@
 namespace po = boost::program_options;
 
 namespace bkp {
+namespace {
+
+bool names_a_directory(const std::string& file) {
+  return !file.empty() && (file.back() == '/' || file == "." || file == ".." || file.ends_with("/.") || file.ends_with("/.."));
+}
+
+}  // namespace
 
 po::options_description backup_option_table(BackupOptions& opt) {
   po::options_description desc("Backup options");
@@ -27,6 +34,9 @@ po::options_description backup_option_table(BackupOptions& opt) {
       ("share-blocks-with-previous", po::bool_switch(&opt.share_blocks_full),
        "full run: share identical blocks with the previous series (reflink filesystems)")
       ("json", po::bool_switch(&opt.json), "print a summary of the run as JSON on stdout")
+      ("metrics-file", po::value(&opt.metrics_file), "after the run, rewrite FILE with Prometheus metrics of it")
+      ("pre-exec", po::value(&opt.pre_exec), "run CMD (/bin/sh -c) first; if it fails, refuse the run")
+      ("post-exec", po::value(&opt.post_exec), "run CMD after the run, whatever its outcome (BKP_STATUS, ...)")
       ("config", po::value<std::string>(), "read options from FILE (name = value lines)");
   add_keep_options(desc, opt.keep);
   add_log_options(desc, opt.log);
@@ -40,6 +50,8 @@ BackupOptions parse_backup_options(int argc, const char* const argv[]) {
   if (opt.sources.empty()) throw UsageError("missing --sources (-s SRC...); see bkp --help");
   if (opt.destination.empty()) throw UsageError("missing --destination (-d DEST); see bkp --help");
   opt.keep.rules();  // malformed keep rules are a usage error before anything runs
+  if (names_a_directory(opt.metrics_file))
+    throw UsageError("--metrics-file " + opt.metrics_file + ": names a directory, not a file");
   return opt;
 }
 

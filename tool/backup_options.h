@@ -26,6 +26,9 @@ struct BackupOptions {
   std::vector<std::string> exclude_from;
   bool json = false;                  // print the run's summary as JSON on stdout
   KeepOptions keep;                   // prune with these rules after a successful run
+  std::string metrics_file;           // Prometheus textfile rewritten after every run (metrics.h)
+  std::string pre_exec;               // shell commands around the run (hooks.h)
+  std::string post_exec;
   LogOptions log;
 };
 

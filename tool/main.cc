@@ -21,6 +21,7 @@
 #include "pin.h"
 #include "prune.h"
 #include "repair.h"
+#include "status.h"
 #include "timestamp.h"
 
 namespace bkp {
@@ -33,6 +34,7 @@ constexpr Command kCommands[] = {
     {"pin", "keep a snapshot whatever prune's rules say", pin_command},
     {"unpin", "let prune's rules apply to a pinned snapshot again", unpin_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
+    {"status", "health check for monitoring: newest snapshot, its age, the last run", status_command},
 };
 
 void print_top_help() {

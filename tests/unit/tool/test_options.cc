@@ -58,3 +58,23 @@ TEST(Options, ConfigFileUsesTheSameNames) {
   std::filesystem::remove(file);
   EXPECT_THROW(parse({"--config", "/nonexistent/file"}), UsageError);
 }
+
+TEST(Options, MetricsFileAndHooksOnTheCommandLineAndInAJobFile) {
+  auto o = parse({"-s", "/a", "-d", "/d", "--metrics-file", "/var/lib/prometheus/node-exporter/bkp.prom", "--pre-exec",
+                  "mount /mnt/usb", "--post-exec", "umount /mnt/usb"});
+  EXPECT_EQ(o.metrics_file, "/var/lib/prometheus/node-exporter/bkp.prom");
+  EXPECT_EQ(o.pre_exec, "mount /mnt/usb");
+  EXPECT_EQ(o.post_exec, "umount /mnt/usb");
+  const auto file = std::filesystem::temp_directory_path() / ("bkp-job-" + std::to_string(getpid()));
+  std::ofstream(file) << "sources = /a\ndestination = /d\nmetrics-file = /m/bkp.prom\n"
+                         "pre-exec = pg_dump -f /a/db.sql mydb\npost-exec = logger -t bkp \"$BKP_STATUS\"\n";
+  o = parse({"--config", file.c_str()});
+  EXPECT_EQ(o.metrics_file, "/m/bkp.prom");
+  EXPECT_EQ(o.pre_exec, "pg_dump -f /a/db.sql mydb");
+  EXPECT_EQ(o.post_exec, "logger -t bkp \"$BKP_STATUS\"");
+  std::filesystem::remove(file);
+  EXPECT_TRUE(parse({"-s", "/a", "-d", "/d"}).metrics_file.empty());
+  EXPECT_THROW(parse({"-s", "/a", "-d", "/d", "--metrics-file", "/var/lib/node-exporter/"}), UsageError);
+  EXPECT_THROW(parse({"-s", "/a", "-d", "/d", "--metrics-file", "."}), UsageError);
+  EXPECT_THROW(parse({"-s", "/a", "-d", "/d", "--pre-exec"}), UsageError);
+}
