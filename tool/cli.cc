@@ -10,6 +10,35 @@
 namespace po = boost::program_options;
 
 namespace bkp {
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+}
+
+// "name = value" lines with the long option names; whole lines starting with # or ; are
+// comments. Unlike Boost's config parser, a # inside a value is kept (a hook such as
+// `post-exec = echo "#1"`, an exclude such as `exclude = #*#`).
+po::parsed_options parse_option_file(std::istream& in, const std::string& file, const po::options_description& desc) {
+  po::parsed_options parsed(&desc);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const std::string text = trimmed(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    const auto eq = text.find('=');
+    const std::string where = file + " line " + std::to_string(number);
+    if (eq == std::string::npos) throw UsageError(where + ": not a 'name = value' line");
+    const std::string name = trimmed(text.substr(0, eq)), value = trimmed(text.substr(eq + 1));
+    if (desc.find_nothrow(name, false) == nullptr) throw UsageError(where + ": unknown option '" + name + "'");
+    parsed.options.emplace_back(name, std::vector<std::string>{value});
+  }
+  return parsed;
+}
+
+}  // namespace
 
 void add_log_options(po::options_description& desc, LogOptions& log) {
   desc.add_options()
@@ -30,7 +59,7 @@ po::variables_map parse_args(int argc, const char* const argv[], const po::optio
       const std::string file = vm[config_option].as<std::string>();
       std::ifstream in(file);
       if (!in) throw UsageError("--" + std::string(config_option) + " " + file + ": cannot read the file");
-      po::store(po::parse_config_file(in, desc), vm);  // the command line wins: it was stored first
+      po::store(parse_option_file(in, file, desc), vm);  // the command line wins: it was stored first
     }
     po::notify(vm);
   } catch (const po::error& e) {

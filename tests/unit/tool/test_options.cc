@@ -78,3 +78,15 @@ TEST(Options, MetricsFileAndHooksOnTheCommandLineAndInAJobFile) {
   EXPECT_THROW(parse({"-s", "/a", "-d", "/d", "--metrics-file", "."}), UsageError);
   EXPECT_THROW(parse({"-s", "/a", "-d", "/d", "--pre-exec"}), UsageError);
 }
+
+TEST(Options, AHashInsideAValueOfAConfigFileIsKept) {
+  const auto file = std::filesystem::temp_directory_path() / ("bkp-cfg-hash-" + std::to_string(getpid()));
+  std::ofstream(file) << "# a comment\nsources = /a\ndestination = /d\nexclude = #*#\n  ; another comment\n"
+                         "post-exec = echo \"run #1\"\n";
+  auto o = parse({"--config", file.c_str()});
+  EXPECT_EQ(o.excludes, (std::vector<std::string>{"#*#"}));
+  EXPECT_EQ(o.post_exec, "echo \"run #1\"");
+  std::ofstream(file) << "sources = /a\ndestination = /d\nfrobnicate = yes\n";
+  EXPECT_THROW(parse({"--config", file.c_str()}), UsageError);
+  std::filesystem::remove(file);
+}
