@@ -11,6 +11,10 @@
 
 namespace bkp {
 
+// Never asks for a password or a host key (a scheduled run has no one to answer), gives up
+// on a host that does not answer within 30 s, and on a connection silent for 3 minutes.
+inline constexpr const char* kDefaultRsh = "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=60";
+
 struct BackupOptions {
   std::vector<std::string> sources;
   std::string destination;
@@ -24,6 +28,7 @@ struct BackupOptions {
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_from;
   bool json = false;                  // print the run's summary as JSON on stdout
+  std::string rsh = kDefaultRsh;      // remote sources: rsync --rsh
   LogOptions log;
 };
 
