@@ -212,6 +212,9 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const std::vector<Tra
   return classify_rsync_result(result) == RsyncOutcome::failed ? kExitFailure : kExitOk;
 }
 
+
+}  // namespace
+
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);
@@ -221,8 +224,6 @@ std::string human_bytes(uint64_t bytes) {
   std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
   return buf;
 }
-
-}  // namespace
 
 std::string summary_line(const BackupReport& r) {
   char seconds[32];

@@ -47,7 +47,8 @@ Child spawn_child(const std::vector<std::string>& argv, const ChildOptions& opti
     if (null >= 0) ::dup2(null, STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     if (options.capture_stderr) ::dup2(err[1], STDERR_FILENO);
-    ::execvp(args[0], args.data());
+    if (options.executable.empty()) ::execvp(args[0], args.data());
+    else ::execv(options.executable.c_str(), args.data());
     const int e = errno;
     [[maybe_unused]] auto ignored = ::write(exec_error[1], &e, sizeof e);
     ::_exit(127);

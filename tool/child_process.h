@@ -18,6 +18,8 @@ struct ChildOptions {
   // The child gets SIGTERM when bkp dies (even of SIGKILL): an rsync must not go on writing
   // behind the back of the next run, which no longer sees a lock.
   bool die_with_parent = true;
+  // The program to run, when it is not argv[0] looked up in PATH (e.g. "/proc/self/exe").
+  std::string executable;
 };
 
 struct Child {
@@ -26,7 +28,7 @@ struct Child {
   UniqueFd err;  // its stderr, when captured
 };
 
-// Starts argv[0] (looked up in PATH) with an empty signal mask. Throws Failure naming
+// Starts argv[0] (looked up in PATH, or options.executable) with an empty signal mask. Throws Failure naming
 // argv[0] when it cannot be started (a failed exec is reported, not left to exit 127).
 Child spawn_child(const std::vector<std::string>& argv, const ChildOptions& options = {});
 

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "logging.h"
 #include "repair.h"
+#include "run_jobs.h"
 #include "timestamp.h"
 
 namespace bkp {
@@ -26,6 +27,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
+    {"run", "run the backup jobs DIR/NAME.conf (default /etc/bkp/jobs), a few at once", run_command},
 };
 
 void print_top_help() {
