@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "backup_options.h"
 #include "errors.h"
@@ -57,4 +58,19 @@ TEST(Options, ConfigFileUsesTheSameNames) {
   EXPECT_EQ(o.destination, "/other");
   std::filesystem::remove(file);
   EXPECT_THROW(parse({"--config", "/nonexistent/file"}), UsageError);
+}
+
+TEST(Options, RemoteSourcesNeverPromptByDefault) {
+  const auto o = parse({"-s", "web1:/srv", "-d", "/d"});
+  EXPECT_EQ(o.rsh, kDefaultRsh);
+  EXPECT_NE(o.rsh.find("-o BatchMode=yes"), std::string::npos);
+  EXPECT_EQ(parse({"-s", "web1:/srv", "-d", "/d", "--rsh", "ssh -p 2222"}).rsh, "ssh -p 2222");
+}
+
+TEST(Options, TheJobNameOfBkpRunIsHidden) {
+  EXPECT_EQ(parse({"-s", "/a", "-d", "/d", "--job-name", "web1"}).log.job, "web1");
+  BackupOptions unused;
+  std::ostringstream help;
+  help << backup_option_table(unused);
+  EXPECT_EQ(help.str().find("job-name"), std::string::npos);
 }
