@@ -212,7 +212,6 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const std::vector<Tra
   return classify_rsync_result(result) == RsyncOutcome::failed ? kExitFailure : kExitOk;
 }
 
-
 }  // namespace
 
 std::string human_bytes(uint64_t bytes) {

@@ -236,7 +236,8 @@ TEST_F(Remote, ADroppedConnectionLeavesAPartialSnapshotThatTheNextRunResumes) {
   ASSERT_TRUE(eventually(first_file_done));
   pid_t ssh_client = -1;
   for (pid_t rsync : child_processes(pid))
-    for (pid_t child : child_processes(rsync)) ssh_client = child;
+    for (pid_t child : child_processes(rsync))  // rsync's own receiver process is a child too
+      if (read_file("/proc/" + std::to_string(child) + "/comm") == "ssh\n") ssh_client = child;
   ASSERT_GT(ssh_client, 0) << "no ssh below bkp " << pid;
   ASSERT_EQ(::kill(ssh_client, SIGKILL), 0);
   EXPECT_EQ(wait_for(pid), 1);
