@@ -114,7 +114,10 @@ std::vector<std::string> judge_listing(const std::vector<SourceSpec>& sources, c
     for (const std::string& line : listing.err)
       if (line.find("connection unexpectedly closed (0 bytes received so far)") != std::string::npos) never_connected = true;
     const std::string login = sources.front().login();
-    if (never_connected) return {names_of(sources) + ": cannot connect to " + login + ": " + remote_message(listing.err)};
+    // ssh could not connect or log in, or a forced command (rrsync) refused: what it said tells.
+    if (never_connected)
+      return {names_of(sources) + ": cannot list " + (sources.size() > 1 ? "them" : "it") + " on " + login + ": " +
+              remote_message(listing.err)};
     return {names_of(sources) + ": rsync on " + login + " failed with exit status " + std::to_string(code) + ": " +
             remote_message(listing.err)};
   }

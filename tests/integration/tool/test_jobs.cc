@@ -81,7 +81,7 @@ TEST_F(Jobs, ThreeJobsRunInParallelAndAHostThatIsDownFailsOnlyItsOwn) {
   // Job names in the log lines, one summary line per job.
   EXPECT_NE(r.err.find("bkp[web1]: info: full snapshot"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bkp[db1]: info: full snapshot"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("bkp[mail1]: error: source 127.0.0.1:/var/mail: cannot connect to 127.0.0.1: ssh: connect to "
+  EXPECT_NE(r.err.find("bkp[mail1]: error: source 127.0.0.1:/var/mail: cannot list it on 127.0.0.1: ssh: connect to "
                        "host 127.0.0.1 port " + std::to_string(down.port()) + ": Connection refused"),
             std::string::npos)
       << r.err;

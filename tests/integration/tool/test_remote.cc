@@ -153,7 +153,7 @@ TEST_F(Remote, AHostThatIsDownIsRefusedWithSshsMessageAndDestUntouched) {
   const ClosedPort down;
   const auto r = bkp({"-s", www_remote, "127.0.0.1:/etc", "-d", dest.string()}, ssh->rsh("client", down.port()));
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.err.find("bkp: error: sources " + www_remote + ", 127.0.0.1:/etc: cannot connect to 127.0.0.1: ssh: "
+  EXPECT_NE(r.err.find("bkp: error: sources " + www_remote + ", 127.0.0.1:/etc: cannot list them on 127.0.0.1: ssh: "
                        "connect to host 127.0.0.1 port " + std::to_string(down.port()) + ": Connection refused\n"),
             std::string::npos)
       << r.err;
@@ -171,7 +171,7 @@ TEST_F(Remote, ARefusedKeyIsRefusedWithSshsMessage) {
   ssh->unauthorized_key();
   const auto r = bkp({"-s", www_remote, "-d", dest.string()}, ssh->rsh("unauthorized"));
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.err.find("source " + www_remote + ": cannot connect to 127.0.0.1: root@127.0.0.1: Permission denied "
+  EXPECT_NE(r.err.find("source " + www_remote + ": cannot list it on 127.0.0.1: root@127.0.0.1: Permission denied "
                        "(publickey)."),
             std::string::npos)
       << r.err;
@@ -197,6 +197,19 @@ TEST_F(Remote, AKeyRestrictedByRrsyncIsEnough) {
   const auto refused = bkp({"-s", "127.0.0.1:" + (tmp / "nope").string(), "-d", dest.string()}, ssh->rsh("rrsync"));
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find(": does not exist"), std::string::npos) << refused.err;
+
+  // Restricted to one folder, the key reads only below it, and sources are relative to it.
+  ssh->add_key("rrsync-srv", "command=\"/usr/bin/rrsync -ro " + (tmp / "web1/srv").string() + "\",restrict");
+  const fs::path other = tmp / "dest-srv";
+  const auto below = bkp({"-q", "-s", "127.0.0.1:www", "-d", other.string()}, ssh->rsh("rrsync-srv"));
+  ASSERT_EQ(below.status, 0) << below.err;
+  EXPECT_EQ(manifest(bkp::Destination::scan(other).complete_snapshots().at(0)->path / "www"), manifest(www));
+  const auto outside = bkp({"-s", "127.0.0.1:" + etc.string(), "-d", other.string()}, ssh->rsh("rrsync-srv"));
+  EXPECT_EQ(outside.status, 1);
+  EXPECT_NE(outside.err.find("bkp: error: source 127.0.0.1:" + etc.string() + ": cannot list it on 127.0.0.1: "),
+            std::string::npos)
+      << outside.err;
+  EXPECT_EQ(error_lines(outside.err), 1) << outside.err;
 }
 
 TEST_F(Remote, Ipv6AddressesInBrackets) {

@@ -82,12 +82,12 @@ TEST(RemotePreflight, AnUnreachableHostIsOneLinePassingOnWhatSshSaid) {
                                        "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]",
                                        "rsync error: error in rsync protocol data stream (code 12) at io.c(285) [Receiver=3.5.0]"}};
   EXPECT_EQ(judge_listing(specs({"root@web1:/srv", "root@web1:/etc"}), refused, false),
-            (std::vector<std::string>{"sources root@web1:/srv, root@web1:/etc: cannot connect to root@web1: "
+            (std::vector<std::string>{"sources root@web1:/srv, root@web1:/etc: cannot list them on root@web1: "
                                       "root@web1: Permission denied (publickey)."}));
   const ListingOutput down{255, {}, {"ssh: connect to host web1 port 22: Connection refused",
                                      "rsync error: unexplained error (code 255) at io.c(285) [Receiver=3.5.0]"}};
   EXPECT_EQ(judge_listing(specs({"web1:/srv"}), down, false),
-            (std::vector<std::string>{"source web1:/srv: cannot connect to web1: ssh: connect to host web1 port 22: "
+            (std::vector<std::string>{"source web1:/srv: cannot list it on web1: ssh: connect to host web1 port 22: "
                                       "Connection refused"}));
   const ListingOutput other{2, {}, {"protocol version mismatch -- is your shell clean?",
                                     "rsync error: protocol incompatibility (code 2) at compat.c(622) [Receiver=3.5.0]"}};

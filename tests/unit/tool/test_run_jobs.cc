@@ -15,8 +15,8 @@ TEST(RunJobs, OneSummaryLinePerJob) {
             "job web1: complete (exit 3), snapshot 2026-12-01_02:00:00 (full), 1.0 s, 10 B transferred: some files "
             "could not be read");
   EXPECT_EQ(job_summary_line({{"job", "db"}, {"status", "refused"}, {"exit_code", 1}, {"seconds", 0.25},
-                              {"snapshot", ""}, {"message", "source db:/srv: cannot connect to db: Connection refused"}}),
-            "job db: refused (exit 1), 0.2 s: source db:/srv: cannot connect to db: Connection refused");
+                              {"snapshot", ""}, {"message", "source db:/srv: cannot list it on db: ssh: connect to host db port 22: Connection refused"}}),
+            "job db: refused (exit 1), 0.2 s: source db:/srv: cannot list it on db: ssh: connect to host db port 22: Connection refused");
   EXPECT_EQ(job_summary_line({{"job", "db"}, {"status", "failed"}, {"exit_code", 1}, {"seconds", 3.0},
                               {"snapshot", "2026-12-01_02:00:00"}, {"message", "rsync failed"}}),
             "job db: failed (exit 1), snapshot 2026-12-01_02:00:00 left partial, 3.0 s: rsync failed");
