@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "preflight.h"
 #include "prune.h"
+#include "remote_preflight.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
 #include "run_plan.h"
@@ -34,6 +35,7 @@
 #include "source_traits.h"
 #include "store.h"
 #include "timestamp.h"
+#include "transfers.h"
 #include "unique_fd.h"
 
 namespace fs = std::filesystem;
@@ -54,9 +56,17 @@ void sync_filesystem(int dir_fd) {
   ::syncfs(dir_fd);
 }
 
-std::vector<std::string> as_strings(const std::vector<fs::path>& paths) {
+// As the journal records them: local sources as absolute paths, remote ones as given.
+std::vector<std::string> journal_sources(const std::vector<SourceSpec>& sources) {
   std::vector<std::string> out;
-  for (const auto& p : paths) out.push_back(p.string());
+  for (const auto& s : sources) out.push_back(s.remote() ? s.given : s.path);
+  return out;
+}
+
+std::vector<fs::path> local_paths(const std::vector<SourceSpec>& sources) {
+  std::vector<fs::path> out;
+  for (const auto& s : sources)
+    if (!s.remote()) out.emplace_back(s.path);
   return out;
 }
 
@@ -167,7 +177,7 @@ SharingStats share_changed_blocks(const RunPlan& plan, const fs::path& target, b
 }
 
 JournalFields completion_details(const RunPlan& plan, const RsyncResult& result, const SharingStats& sharing,
-                                 const SourceTraits& traits) {
+                                 bool may_hold_xattrs) {
   JournalFields d = {{"kind", plan.incremental ? "incremental" : "full"}};
   if (plan.base) d.emplace_back("previous", plan.base->name);
   d.emplace_back("rsync_exit", std::to_string(result.exit_code));
@@ -176,7 +186,7 @@ JournalFields completion_details(const RunPlan& plan, const RsyncResult& result,
   if (sharing.files > 0) d.emplace_back("shared_bytes", std::to_string(sharing.shared_bytes));
   // No source holds extended attributes or ACLs, so neither does the snapshot (bkpfs can
   // then answer xattr requests without asking the disk).
-  d.emplace_back("xattrs", traits.xattrs ? "true" : "false");
+  d.emplace_back("xattrs", may_hold_xattrs ? "true" : "false");
   if (result.exit_code == 23) d.emplace_back("warning", "some files could not be read; see the log of this run");
   return d;
 }
@@ -186,7 +196,8 @@ std::string deep_path_advice(uint64_t count) {
          "back up the deep folder as a source of its own, or shorten the names (see DEEP PATHS in bkp(1))";
 }
 
-int dry_run(const BackupOptions& options, RsyncPlan rsync, const fs::path& dest_root) {
+int dry_run(const BackupOptions& options, RsyncPlan rsync, const std::vector<Transfer>& transfers,
+            const fs::path& dest_root) {
   // Read-only: no lock, no journal; rsync --dry-run into where the snapshot would go
   // (rsync creates nothing there) tells what would be transferred.
   const Destination dest = fs::is_directory(dest_root) ? Destination::scan(dest_root) : Destination{dest_root, {}};
@@ -201,10 +212,12 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const fs::path& dest_
   for (auto& dir : rsync.link_dests)  // not hidden yet in a dry run
     if (plan.hide_for_reuse && dir.filename() == std::string(kReusablePrefix) + *plan.hide_for_reuse)
       dir = dest_root / kCurrentSeries / *plan.hide_for_reuse;
-  const auto result = run_rsync(build_rsync_argv(rsync), rsync.progress);
+  const auto result = run_transfers(rsync, transfers, {.rsh = options.rsh}, std::nullopt).result;
   spdlog::info("dry run: would transfer {} files, {} bytes; nothing was changed", result.files, result.bytes);
   return classify_rsync_result(result) == RsyncOutcome::failed ? kExitFailure : kExitOk;
 }
+
+}  // namespace
 
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -215,8 +228,6 @@ std::string human_bytes(uint64_t bytes) {
   std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
   return buf;
 }
-
-}  // namespace
 
 std::string summary_line(const BackupReport& r) {
   char seconds[32];
@@ -246,11 +257,12 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   } timer{report, started};
   report.job = options.log.job;
   report.destination = fs::absolute(options.destination).lexically_normal().string();
-  const auto sources = check_sources(options.sources, options.allow_empty);
   RsyncPlan rsync;
   rsync.rsync = find_rsync();
+  const std::vector<SourceSpec> specs = check_local_and_remote_sources(options, rsync.rsync);
+  const std::vector<fs::path> sources = local_paths(specs);
+  const std::vector<Transfer> transfers = group_transfers(specs);
   const fs::path dest_root = fs::absolute(options.destination).lexically_normal();
-  rsync.sources = sources;
   rsync.numeric_ids = ::geteuid() == 0;
   rsync.checksum = options.checksum;
   rsync.excludes = options.excludes;
@@ -258,7 +270,7 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   rsync.progress = options.log.verbosity >= 0 && ::isatty(STDERR_FILENO);
   if (options.dry_run) {
     report.status = "dry-run";
-    return report.exit_code = dry_run(options, rsync, dest_root);
+    return report.exit_code = dry_run(options, rsync, transfers, dest_root);
   }
   // Refused before anything in DEST is touched (the lock file included); checked again
   // under the lock below.
@@ -299,7 +311,7 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   const UniqueFd series_fd = open_series(dest_fd.get(), dest_root, kCurrentSeries, true);
 
   Journal journal = Journal::open(UniqueFd(::dup(series_fd.get())), series_dir);
-  journal.begin(name, as_strings(sources), series_dir.string());
+  journal.begin(name, journal_sources(specs), series_dir.string());
   journal.save();
   const fs::path target = series_dir / name;
   if (::mkdirat(series_fd.get(), name.c_str(), 0755) != 0)
@@ -309,18 +321,15 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
   rsync.target = target;
   rsync.link_dests = link_dests_of(plan, series_dir);
-  const auto argv = build_rsync_argv(rsync);
-  std::string shown;
-  for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;
-  spdlog::debug("running: {}", shown);
-
-  const RsyncResult result = run_rsync(argv, rsync.progress);
+  const TransferRun transfer = run_transfers(rsync, transfers, {options.rsh, features.acls, features.xattrs},
+                                             plan.base ? std::optional(plan.base->path) : std::nullopt);
+  const RsyncResult& result = transfer.result;
   const RsyncOutcome outcome = classify_rsync_result(result);
   if (result.paths_too_long > 0) spdlog::error("{}", deep_path_advice(result.paths_too_long));
   if (outcome == RsyncOutcome::failed) {
     const std::string why = result.destination_errors > 0
                                 ? "writing the snapshot failed (" + result.first_destination_error + ")"
-                                : "rsync failed with exit status " + std::to_string(result.exit_code);
+                                : transfer.failure_reason();
     journal.fail({{"rsync_exit", std::to_string(result.exit_code)}, {"reason", why}});
     try {
       journal.save();
@@ -333,7 +342,9 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
   sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
-  journal.complete(completion_details(plan, result, sharing, traits));
+  // Remote sources are copied with their xattrs and ACLs whenever DEST keeps them, unseen.
+  const bool may_hold_xattrs = traits.xattrs || sources.size() != specs.size();
+  journal.complete(completion_details(plan, result, sharing, may_hold_xattrs));
   journal.save();
   report.status = "complete";
   for (const std::string& hidden : plan.reuse) delete_hidden_folder(series_fd.get(), hidden);

@@ -36,6 +36,9 @@ struct BackupReport {
 // throws Failure on refusal or failure (report.status then says which).
 int run_backup(const BackupOptions& options, BackupReport& report);
 
+// "1.5 MiB": bytes for people.
+std::string human_bytes(uint64_t bytes);
+
 // The one-line summary of a run, and the same as JSON.
 std::string summary_line(const BackupReport& report);
 std::string summary_json(const BackupReport& report);

@@ -18,7 +18,8 @@ po::options_description backup_option_table(BackupOptions& opt) {
   desc.add_options()
       ("help,h", "show this help")
       ("version", "show the version")
-      ("sources,s", po::value(&opt.sources)->multitoken(), "source directories to back up")
+      ("sources,s", po::value(&opt.sources)->multitoken(),
+       "source directories to back up: local, or [user@]host:/path (pulled over ssh)")
       ("destination,d", po::value(&opt.destination), "the destination DEST")
       ("incremental,i", po::bool_switch(&opt.incremental),
        "add a snapshot to the current series, hard-linking unchanged files")
@@ -33,6 +34,8 @@ po::options_description backup_option_table(BackupOptions& opt) {
        "do not share unchanged blocks of changed files (XFS, btrfs)")
       ("share-blocks-with-previous", po::bool_switch(&opt.share_blocks_full),
        "full run: share identical blocks with the previous series (reflink filesystems)")
+      ("rsh", po::value(&opt.rsh)->default_value(kDefaultRsh),
+       "remote sources: the ssh command line (rsync's --rsh)")
       ("json", po::bool_switch(&opt.json), "print a summary of the run as JSON on stdout")
       ("metrics-file", po::value(&opt.metrics_file), "after the run, rewrite FILE with Prometheus metrics of it")
       ("pre-exec", po::value(&opt.pre_exec), "run CMD (/bin/sh -c) first; if it fails, refuse the run")
@@ -45,8 +48,10 @@ po::options_description backup_option_table(BackupOptions& opt) {
 
 BackupOptions parse_backup_options(int argc, const char* const argv[]) {
   BackupOptions opt;
-  const auto desc = backup_option_table(opt);
-  parse_args(argc, argv, desc, {}, "config");
+  po::options_description all;
+  all.add(backup_option_table(opt));
+  all.add_options()("job-name", po::value(&opt.log.job));  // set by `bkp run`; not in --help
+  parse_args(argc, argv, all, {}, "config");
   if (opt.sources.empty()) throw UsageError("missing --sources (-s SRC...); see bkp --help");
   if (opt.destination.empty()) throw UsageError("missing --destination (-d DEST); see bkp --help");
   opt.keep.rules();  // malformed keep rules are a usage error before anything runs

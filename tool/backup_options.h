@@ -12,6 +12,10 @@
 
 namespace bkp {
 
+// Never asks for a password or a host key (a scheduled run has no one to answer), gives up
+// on a host that does not answer within 30 s, and on a connection silent for 3 minutes.
+inline constexpr const char* kDefaultRsh = "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=60";
+
 struct BackupOptions {
   std::vector<std::string> sources;
   std::string destination;
@@ -29,6 +33,7 @@ struct BackupOptions {
   std::string metrics_file;           // Prometheus textfile rewritten after every run (metrics.h)
   std::string pre_exec;               // shell commands around the run (hooks.h)
   std::string post_exec;
+  std::string rsh = kDefaultRsh;      // remote sources: rsync --rsh
   LogOptions log;
 };
 

@@ -22,6 +22,7 @@
 #include "prune.h"
 #include "repair.h"
 #include "status.h"
+#include "run_jobs.h"
 #include "timestamp.h"
 
 namespace bkp {
@@ -35,6 +36,7 @@ constexpr Command kCommands[] = {
     {"unpin", "let prune's rules apply to a pinned snapshot again", unpin_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
     {"status", "health check for monitoring: newest snapshot, its age, the last run", status_command},
+    {"run", "run the backup jobs DIR/NAME.conf (default /etc/bkp/jobs), a few at once", run_command},
 };
 
 void print_top_help() {

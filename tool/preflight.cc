@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 
 #include "block_sharing.h"
 #include "errors.h"
@@ -50,7 +49,6 @@ bool directory_is_empty(const fs::path& dir) {
 
 std::vector<fs::path> check_sources(const std::vector<std::string>& sources, bool allow_empty) {
   std::vector<fs::path> out;
-  std::set<std::string> basenames;
   for (const auto& given : sources) {
     if (given.empty()) throw UsageError("--sources: an empty path was given");
     const fs::path src = strip_trailing_slashes(fs::absolute(given).lexically_normal());
@@ -61,12 +59,6 @@ std::vector<fs::path> check_sources(const std::vector<std::string>& sources, boo
     if (::access(src.c_str(), R_OK | X_OK) != 0) throw Failure("source " + given + ": cannot read it: " + errno_text());
     if (directory_is_empty(src) && !allow_empty)
       throw Failure("source " + given + ": is empty (a missing mount?); use --allow-empty to back it up anyway");
-    const std::string base = src.filename().string();
-    if (base.empty() || base == "/")
-      throw Failure("source " + given + ": has no name to store it under; give a directory below /");
-    if (!basenames.insert(base).second)
-      throw Failure("source " + given + ": another source has the same name '" + base +
-                    "', and both would be stored in DEST/0/<snapshot>/" + base);
     out.push_back(src);
   }
   return out;

@@ -8,9 +8,9 @@
 
 namespace bkp {
 
-// Returns the sources as absolute paths without trailing slashes. Refuses a source that is
-// missing, not a directory, unreadable or (unless allow_empty) empty, and two sources that
-// would land in the same DEST/0/<snapshot>/<basename> folder.
+// Returns the local sources as absolute paths without trailing slashes. Refuses a source
+// that is missing, not a directory, unreadable or (unless allow_empty) empty. (Names: see
+// parse_sources in source_spec.h; remote sources: remote_preflight.h.)
 std::vector<std::filesystem::path> check_sources(const std::vector<std::string>& sources, bool allow_empty);
 
 // Refuses when the rsync to run cannot be found in PATH; returns the program to run.

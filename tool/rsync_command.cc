@@ -14,6 +14,7 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
                                    // otherwise compare whole seconds, and take a file changed
                                    // within the same second for unchanged.
                                    "--modify-window=-1"};
+  if (!plan.rsh.empty()) argv.push_back("--rsh=" + plan.rsh);
   if (plan.sparse) argv.emplace_back("--sparse");  // holes stay holes
   if (plan.numeric_ids) argv.emplace_back("--numeric-ids");
   if (plan.acls) argv.emplace_back("--acls");

@@ -9,7 +9,8 @@ namespace bkp {
 
 struct RsyncPlan {
   std::string rsync = "rsync";
-  std::vector<std::filesystem::path> sources;      // absolute, no trailing slash
+  std::vector<std::filesystem::path> sources;      // absolute, or [user@]host:path; no trailing slash
+  std::string rsh;            // remote sources: rsync's --rsh (the ssh command line)
   std::filesystem::path target;                   // DEST/0/<snapshot>, absolute
   std::vector<std::filesystem::path> link_dests;  // previous snapshot first, then reusable partials
   bool sparse = true;        // some source file has holes

@@ -1,6 +1,6 @@
-// Runs rsync as a child process (argument vector, no shell, stdin from /dev/null so a
-// password prompt can never hang a scheduled run), streams its output, and maps its exit
-// status and error lines to what bkp does with the snapshot.
+// Runs rsync as a child process (child_process.h: argument vector, no shell, stdin from
+// /dev/null so a password prompt can never hang a scheduled run), streams its output, and
+// maps its exit status and error lines to what bkp does with the snapshot.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,9 @@ struct RsyncResult {
   uint64_t source_errors = 0;
   uint64_t paths_too_long = 0;
   std::string first_destination_error;
+  // The last stderr line that is not rsync's own ("rsync: ...", "rsync error: ..."): what
+  // ssh (or a forced command such as rrsync) said about a remote source.
+  std::string last_shell_message;
 };
 
 enum class RsyncOutcome {

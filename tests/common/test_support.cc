@@ -233,6 +233,25 @@ std::uint64_t LoopFilesystem::used() const {
   return (st.f_blocks - st.f_bfree) * st.f_frsize;
 }
 
+std::vector<pid_t> child_processes(pid_t parent) {
+  std::vector<pid_t> children;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) children.push_back(std::stoi(pid));
+  }
+  return children;
+}
+
 bool wait_until_no_process_mentions(const std::string& needle) {
   for (int i = 0; i < 6000; ++i) {
     bool found = false;

@@ -90,6 +90,9 @@ class LoopFilesystem {
   std::string skip_reason_;
 };
 
+// The pids of the processes whose parent is `parent` (from /proc).
+std::vector<pid_t> child_processes(pid_t parent);
+
 // Polls (every 10 ms) until no process but this one has `needle` in its command line, e.g.
 // until the rsync of a killed bkp has gone after its SIGTERM. False if that takes a minute.
 bool wait_until_no_process_mentions(const std::string& needle);

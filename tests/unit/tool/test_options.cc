@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "backup_options.h"
 #include "errors.h"
@@ -89,4 +90,19 @@ TEST(Options, AHashInsideAValueOfAConfigFileIsKept) {
   std::ofstream(file) << "sources = /a\ndestination = /d\nfrobnicate = yes\n";
   EXPECT_THROW(parse({"--config", file.c_str()}), UsageError);
   std::filesystem::remove(file);
+}
+
+TEST(Options, RemoteSourcesNeverPromptByDefault) {
+  const auto o = parse({"-s", "web1:/srv", "-d", "/d"});
+  EXPECT_EQ(o.rsh, kDefaultRsh);
+  EXPECT_NE(o.rsh.find("-o BatchMode=yes"), std::string::npos);
+  EXPECT_EQ(parse({"-s", "web1:/srv", "-d", "/d", "--rsh", "ssh -p 2222"}).rsh, "ssh -p 2222");
+}
+
+TEST(Options, TheJobNameOfBkpRunIsHidden) {
+  EXPECT_EQ(parse({"-s", "/a", "-d", "/d", "--job-name", "web1"}).log.job, "web1");
+  BackupOptions unused;
+  std::ostringstream help;
+  help << backup_option_table(unused);
+  EXPECT_EQ(help.str().find("job-name"), std::string::npos);
 }
