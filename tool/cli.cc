@@ -63,7 +63,11 @@ po::variables_map parse_args(int argc, const char* const argv[], const po::optio
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw UsageError(std::string(e.what()) + "; see bkp " + (std::strcmp(argv[0], "bkp") == 0 ? "" : std::string(argv[0]) + " ") + "--help");
+    // argv[0] is the program for the backup run, the command's name for the others.
+    const std::string command = std::strchr(argv[0], '/') != nullptr || std::strcmp(argv[0], "bkp") == 0
+                                    ? std::string()
+                                    : std::string(argv[0]) + " ";
+    throw UsageError(std::string(e.what()) + "; see bkp " + command + "--help");
   }
   return vm;
 }

@@ -53,6 +53,13 @@ std::vector<fs::path> check_sources(const std::vector<std::string>& sources, boo
     if (given.empty()) throw UsageError("--sources: an empty path was given");
     const fs::path src = strip_trailing_slashes(fs::absolute(given).lexically_normal());
     struct stat st {};
+    if (::lstat(src.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      // rsync would store the symlink itself, not what it points to: nothing backed up.
+      std::error_code ec;
+      const fs::path target = fs::canonical(src, ec);
+      throw Failure("source " + given + ": is a symlink" + (ec ? std::string() : " to " + target.string()) +
+                    "; give the directory itself (bkp keeps symlinks as symlinks)");
+    }
     if (::stat(src.c_str(), &st) != 0)
       throw Failure("source " + given + ": " + (errno == ENOENT ? "does not exist" : errno_text()));
     if (!S_ISDIR(st.st_mode)) throw Failure("source " + given + ": not a directory");

@@ -49,6 +49,13 @@ TEST_F(Refusals, SourceNotADirectory) {
   expect_refusal({"-i", "-s", (src / "f").string(), "-d", dest.string()}, 1, (src / "f").string() + ": not a directory");
 }
 
+TEST_F(Refusals, SourceThatIsASymlinkToADirectory) {
+  // rsync would store the link itself: a backup of nothing. Refused, naming the target.
+  fs::create_directory_symlink(src, tmp / "link");
+  expect_refusal({"-i", "-s", (tmp / "link").string(), "-d", dest.string()}, 1,
+                 (tmp / "link").string() + ": is a symlink to " + fs::canonical(src).string());
+}
+
 TEST_F(Refusals, EmptySourceUnlessAllowed) {
   fs::create_directories(tmp / "empty");
   expect_refusal({"-i", "-s", (tmp / "empty").string(), "-d", dest.string()}, 1, (tmp / "empty").string() + ": is empty");
