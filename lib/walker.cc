@@ -74,6 +74,7 @@ class Walk {
         }
       } else {
         st.st_mode = DTTOIF(n.type);
+        st.st_ino = n.ino;
       }
       const Visit v = cb_.enter(WalkEntry{dir_fd, n.name.c_str(), path, st, depth});
       if (v == Visit::stop) {

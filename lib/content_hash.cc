@@ -1,0 +1,125 @@
+#include "content_hash.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <cerrno>
+#include <memory>
+#include <thread>
+
+#include "beneath.h"
+#include "unique_fd.h"
+
+namespace bkp {
+namespace {
+
+constexpr size_t kReadSize = 1 << 20;
+
+struct StateDeleter {
+  void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+};
+
+// Reading must not change what it reads, not even the access time where that can be
+// avoided (O_NOATIME needs the file's owner or CAP_FOWNER). O_NONBLOCK: a FIFO planted
+// where a file was recorded must not hang the reader.
+UniqueFd open_to_read(int root_fd, const std::string& path) {
+  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  UniqueFd fd(open_beneath(root_fd, path, kFlags | O_NOATIME));
+  if (!fd && errno == EPERM) fd = UniqueFd(open_beneath(root_fd, path, kFlags));
+  return fd;
+}
+
+}  // namespace
+
+std::string Checksum::hex() const {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH128_hash_t{low, high});
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (size_t i = 0; i < 16; ++i) {
+    out[2 * i] = kDigits[canonical.digest[i] >> 4];
+    out[2 * i + 1] = kDigits[canonical.digest[i] & 15];
+  }
+  return out;
+}
+
+std::optional<Checksum> Checksum::from_hex(std::string_view hex) {
+  if (hex.size() != 32) return std::nullopt;
+  XXH128_canonical_t canonical;
+  for (size_t i = 0; i < 16; ++i) {
+    unsigned byte = 0;
+    for (char c : hex.substr(2 * i, 2)) {
+      byte <<= 4;
+      if (c >= '0' && c <= '9') byte |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') byte |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') byte |= static_cast<unsigned>(c - 'A' + 10);
+      else return std::nullopt;
+    }
+    canonical.digest[i] = static_cast<unsigned char>(byte);
+  }
+  const XXH128_hash_t h = XXH128_hashFromCanonical(&canonical);
+  return Checksum{h.high64, h.low64};
+}
+
+Checksum hash_bytes(std::string_view data) {
+  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  return {h.high64, h.low64};
+}
+
+std::optional<Checksum> hash_open_file(int fd, uint64_t* bytes) {
+  thread_local std::unique_ptr<char[]> buffer(new char[kReadSize]);
+  std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
+  if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) {
+    errno = ENOMEM;
+    return std::nullopt;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  uint64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.get(), kReadSize);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    XXH3_128bits_update(state.get(), buffer.get(), static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
+  }
+  if (bytes != nullptr) *bytes = total;
+  const XXH128_hash_t h = XXH3_128bits_digest(state.get());
+  return Checksum{h.high64, h.low64};
+}
+
+std::vector<HashResult> hash_files(const std::vector<HashTask>& tasks, const HashOptions& options,
+                                   const std::function<void(size_t, const HashResult&)>& done) {
+  std::vector<HashResult> results(tasks.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < tasks.size();) {
+      HashResult& r = results[i];
+      UniqueFd fd = open_to_read(tasks[i].root_fd, tasks[i].path);
+      struct stat st {};
+      if (fd && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        fd.reset();
+      }
+      if (!fd) {
+        r.error = errno;
+      } else {
+        r.sum = hash_open_file(fd.get(), &r.bytes);
+        if (!r.sum) r.error = errno;
+        if (options.drop_cache) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+      }
+      if (done) done(i, r);
+    }
+  };
+  const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(tasks.size())));
+  std::vector<std::thread> workers;
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
+  for (auto& w : workers) w.join();
+  return results;
+}
+
+}  // namespace bkp
