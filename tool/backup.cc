@@ -23,6 +23,7 @@
 #include "lock.h"
 #include "logging.h"
 #include "preflight.h"
+#include "record_checksums.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
 #include "run_plan.h"
@@ -325,9 +326,12 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
+  const JournalFields checksums = record_checksums(series_fd.get(), name, plan.base);
   sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
-  journal.complete(completion_details(plan, result, sharing, traits));
+  JournalFields details = completion_details(plan, result, sharing, traits);
+  details.insert(details.end(), checksums.begin(), checksums.end());
+  journal.complete(details);
   journal.save();
   report.status = "complete";
   for (const std::string& hidden : plan.reuse) delete_hidden_folder(series_fd.get(), hidden);

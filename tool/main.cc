@@ -19,6 +19,7 @@
 #include "logging.h"
 #include "repair.h"
 #include "timestamp.h"
+#include "verify.h"
 
 namespace bkp {
 namespace {
@@ -26,6 +27,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"list", "series, snapshots, status and the space each one adds", list_command},
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
+    {"verify", "read snapshots and compare them with their checksum records", verify_command},
 };
 
 void print_top_help() {

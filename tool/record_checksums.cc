@@ -1,0 +1,44 @@
+#include "record_checksums.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "checksum_record.h"
+#include "errors.h"
+#include "snapshot_checksums.h"
+#include "unique_fd.h"
+
+namespace bkp {
+
+JournalFields record_checksums(int series_fd, const std::string& name, const Snapshot* previous) {
+  const auto started = std::chrono::steady_clock::now();
+  constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd snapshot(::openat(series_fd, name.c_str(), kDirFlags));
+  if (!snapshot) throw_errno("cannot open " + name + " to record its checksums");
+  UniqueFd previous_fd;
+  std::optional<ChecksumRecord> previous_record;
+  if (previous != nullptr) {
+    try {
+      previous_record = read_checksum_record(series_fd, previous->name);
+      if (previous_record) previous_fd = UniqueFd(::openat(series_fd, previous->name.c_str(), kDirFlags));
+    } catch (const std::system_error& e) {
+      spdlog::warn("{}; every file of {} is read for its checksum", e.what(), name);
+    }
+  }
+  RecordStats stats;
+  const ChecksumRecord record = checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1,
+                                                  previous_record ? &*previous_record : nullptr, stats);
+  write_checksum_record(series_fd, name, record);
+  for (const std::string& path : stats.unreadable)
+    spdlog::warn("{}/{}: cannot be read for its checksum; bkp verify will report it as unrecorded", name, path);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::debug("checksum record: {} files, {} of them read ({} bytes), in {:.3f} s", stats.files, stats.hashed,
+                stats.hashed_bytes, seconds);
+  return {{"checksum_record", std::string(kChecksumDir) + "/" + checksum_record_name(name)},
+          {"checksum_files", std::to_string(stats.files)},
+          {"checksum_hashed", std::to_string(stats.hashed)}};
+}
+
+}  // namespace bkp
