@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "beneath.h"
@@ -122,12 +123,12 @@ class Verifier {
     return series_fds_.emplace(folder, std::move(fd)).first->second.get();
   }
 
-  int snapshot_fd(const Snapshot& s) {
-    auto found = snapshot_fds_.find(&s);
-    if (found != snapshot_fds_.end()) return found->second.get();
+  // Opened for one walk and closed again: a destination may hold more snapshots than a
+  // process may hold descriptors. Files are reached from their series' descriptor.
+  UniqueFd open_snapshot(const Snapshot& s) {
     UniqueFd fd(::openat(series_fd(s.series), s.name.c_str(), kDirFlags));
     if (!fd) throw_errno("cannot open " + s.path.string());
-    return snapshot_fds_.emplace(&s, std::move(fd)).first->second.get();
+    return fd;
   }
 
   // The record of any snapshot of the destination (nullptr if none or unusable), read once.
@@ -139,6 +140,7 @@ class Verifier {
       try {
         std::vector<std::string> problems;
         record = read_checksum_record(series_fd(s.series), s.name, &problems);
+        if (!record) absent_.insert(&s);
         if (!record && s.journal.count("checksum_record"))
           why = "its record " + s.journal.at("checksum_record") + " is gone (the run that made the snapshot wrote one)";
         else if (!record)
@@ -160,13 +162,13 @@ class Verifier {
     SnapshotCheck& check = report_.snapshots[i];
     check.had_record = record_of(*check.snapshot, &check.problem) != nullptr;
     struct stat st {};
-    if (::fstat(snapshot_fd(*check.snapshot), &st) != 0) throw_errno("cannot stat " + check.snapshot->path.string());
+    if (::fstat(open_snapshot(*check.snapshot).get(), &st) != 0) throw_errno("cannot stat " + check.snapshot->path.string());
     devices_.push_back(st.st_dev);
   }
 
   bool gets_record(uint32_t i) const {
     const SnapshotCheck& c = report_.snapshots[i];
-    return options_.record && !c.had_record && c.problem.rfind("no checksum record", 0) == 0;
+    return options_.record && !c.had_record && absent_.count(c.snapshot);  // never over an unreadable one
   }
 
   void walk(uint32_t i) {
@@ -175,7 +177,8 @@ class Verifier {
     std::vector<bool> seen(record ? record->size() : 0, false);
     std::vector<std::pair<std::string, int>> unreadable_dirs;
     const bool recording = gets_record(i);
-    walk_tree(snapshot_fd(snap),
+    const UniqueFd root = open_snapshot(snap);
+    walk_tree(root.get(),
               {.enter =
                    [&](const WalkEntry& e) {
                      if (!S_ISREG(e.st.st_mode)) return Visit::descend;
@@ -233,8 +236,10 @@ class Verifier {
     std::sort(selected.begin(), selected.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<HashTask> tasks;
     tasks.reserve(selected.size());
-    for (const auto& [key, node] : selected)
-      tasks.push_back({snapshot_fd(*report_.snapshots[node->snaps.front()].snapshot), node->path});
+    for (const auto& [key, node] : selected) {
+      const Snapshot& holder = *report_.snapshots[node->snaps.front()].snapshot;
+      tasks.push_back({series_fd(holder.series), holder.name + "/" + node->path});
+    }
 
     VerifyProgress progress{0, tasks.size(), 0};
     std::atomic<uint64_t> files{0}, bytes{0};
@@ -306,13 +311,12 @@ class Verifier {
         const ChecksumRecord* record = record_of(snap);
         const RecordEntry* entry = record != nullptr ? record->find(path) : nullptr;
         if (entry == nullptr || entry->sum != *f.expected) continue;
-        int root = -1;
+        UniqueFd fd;
         try {
-          root = snapshot_fd(snap);
-        } catch (const std::system_error&) {
+          fd = UniqueFd(open_beneath(series_fd(snap.series), snap.name + "/" + path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        } catch (const std::system_error&) {  // a series that cannot be opened holds no copy
           continue;
         }
-        UniqueFd fd(open_beneath(root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
         struct stat st {};
         if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
         if (f.inode && st.st_dev == f.inode->first && st.st_ino == f.inode->second) continue;  // the same damage
@@ -328,7 +332,7 @@ class Verifier {
   VerifyReport report_;
   std::vector<dev_t> devices_;
   std::map<std::string, UniqueFd> series_fds_;
-  std::map<const Snapshot*, UniqueFd> snapshot_fds_;
+  std::set<const Snapshot*> absent_;  // snapshots that have no record file at all
   std::map<const Snapshot*, std::optional<ChecksumRecord>> records_;
   std::map<const Snapshot*, std::string> problems_;
   std::unordered_map<InodeKey, Inode, InodeKeyHash> inodes_;

@@ -311,3 +311,17 @@ TEST_F(Verify, BlockSharingOnXfsRecordsTheSameChecksums) {
   EXPECT_EQ(xxhsum_check(*snaps[1]).status, 0);
   EXPECT_EQ(verify({}).status, 0);
 }
+
+TEST_F(Verify, ARecordTheJournalNamesButThatIsGoneIsAProblem) {
+  ASSERT_EQ(backup(false).status, 0);
+  const auto snaps = snapshots();
+  fs::remove(record_of(*snaps[0]));
+  RunResult r = verify({});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("no record: 0/" + snaps[0]->name + ": its record .bkp-checksums/" + snaps[0]->name +
+                       ".xxh128 is gone"), std::string::npos) << r.out;
+  r = verify({"--record"});  // written anew from what is on disk now
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(fs::is_regular_file(record_of(*snaps[0])));
+  EXPECT_EQ(verify({}).status, 0);
+}
