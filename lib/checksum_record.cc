@@ -61,6 +61,14 @@ void ChecksumRecord::add(std::string path, const Checksum& sum) {
   }
 }
 
+void ChecksumRecord::reserve(size_t entries) {
+  if (entries <= entries_.capacity()) return;
+  entries_.reserve(entries);
+  index_.clear();  // the strings moved
+  index_.reserve(entries);
+  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].path, i);
+}
+
 const RecordEntry* ChecksumRecord::find(std::string_view path) const {
   const long i = index_of(path);
   return i < 0 ? nullptr : &entries_[static_cast<size_t>(i)];
@@ -110,7 +118,7 @@ std::string ChecksumRecord::text() const {
 
 ChecksumRecord ChecksumRecord::parse(std::string_view text, std::vector<std::string>* problems) {
   ChecksumRecord record;
-  record.entries_.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  record.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
   size_t line_no = 0;
   while (!text.empty()) {
     const size_t end = text.find('\n');

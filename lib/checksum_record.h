@@ -40,6 +40,7 @@ class ChecksumRecord {
  public:
   // Adds or replaces the checksum of `path`.
   void add(std::string path, const Checksum& sum);
+  void reserve(size_t entries);
   // The entry of `path`, or nullptr. Entries keep their place while the record lives.
   const RecordEntry* find(std::string_view path) const;
   // The index of `path` in entries(), or -1.

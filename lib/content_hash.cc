@@ -48,20 +48,19 @@ std::string Checksum::hex() const {
 
 std::optional<Checksum> Checksum::from_hex(std::string_view hex) {
   if (hex.size() != 32) return std::nullopt;
-  XXH128_canonical_t canonical;
-  for (size_t i = 0; i < 16; ++i) {
-    unsigned byte = 0;
-    for (char c : hex.substr(2 * i, 2)) {
-      byte <<= 4;
-      if (c >= '0' && c <= '9') byte |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') byte |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') byte |= static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
-    }
-    canonical.digest[i] = static_cast<unsigned char>(byte);
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  uint64_t half[2] = {0, 0};  // big-endian: the high 64 bits first, as hex() prints them
+  for (size_t i = 0; i < 32; ++i) {
+    const int d = digit(hex[i]);
+    if (d < 0) return std::nullopt;
+    half[i / 16] = half[i / 16] << 4 | static_cast<uint64_t>(d);
   }
-  const XXH128_hash_t h = XXH128_hashFromCanonical(&canonical);
-  return Checksum{h.high64, h.low64};
+  return Checksum{half[0], half[1]};
 }
 
 Checksum hash_bytes(std::string_view data) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <future>
 #include <unordered_map>
 #include <utility>
 
@@ -28,20 +29,31 @@ std::vector<FileName> regular_files(int root_fd) {
 
 }  // namespace
 
-ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd, const ChecksumRecord* previous, RecordStats& stats,
-                                 const HashOptions& options) {
+ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
+                                 const std::function<std::optional<ChecksumRecord>()>& load_previous,
+                                 RecordStats& stats, const HashOptions& options) {
+  // The previous record and the inodes at its paths, found beside the walk of the new tree.
+  struct Previous {
+    std::optional<ChecksumRecord> record;
+    std::vector<ino_t> ino;  // of record->entries()[i].path in the previous snapshot, 0 if none
+  };
+  auto previous = std::async(std::launch::async, [&] {
+    Previous p;
+    if (previous_fd < 0 || !load_previous || !(p.record = load_previous()) || p.record->empty()) return p;
+    p.ino.assign(p.record->size(), 0);
+    for (const FileName& f : regular_files(previous_fd))
+      if (const long i = p.record->index_of(f.path); i >= 0) p.ino[static_cast<size_t>(i)] = f.ino;
+    return p;
+  });
   const std::vector<FileName> files = regular_files(snapshot_fd);
+  const Previous before = previous.get();
   // Inode -> checksum of the files the increment linked: the same inode at the same path
   // in the previous snapshot, whose record has that path.
-  std::unordered_map<ino_t, Checksum> known;
-  if (previous_fd >= 0 && previous != nullptr && !previous->empty()) {
-    std::vector<ino_t> previous_ino(previous->size(), 0);
-    for (const FileName& f : regular_files(previous_fd))
-      if (const long i = previous->index_of(f.path); i >= 0) previous_ino[static_cast<size_t>(i)] = f.ino;
+  std::unordered_map<ino_t, Checksum> known(files.size());
+  if (!before.ino.empty())
     for (const FileName& f : files)
-      if (const long i = previous->index_of(f.path); i >= 0 && previous_ino[static_cast<size_t>(i)] == f.ino)
-        known.emplace(f.ino, previous->entries()[static_cast<size_t>(i)].sum);
-  }
+      if (const long i = before.record->index_of(f.path); i >= 0 && before.ino[static_cast<size_t>(i)] == f.ino)
+        known.emplace(f.ino, before.record->entries()[static_cast<size_t>(i)].sum);
   // The other inodes are read once each, however many names they have here.
   std::unordered_map<ino_t, size_t> task_of;
   std::vector<HashTask> tasks;
@@ -63,6 +75,7 @@ ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd, const Checksu
     }
   }
   ChecksumRecord record;
+  record.reserve(files.size());
   for (const FileName& f : files) {
     if (const auto found = known.find(f.ino); found != known.end()) {
       record.add(f.path, found->second);

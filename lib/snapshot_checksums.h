@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +25,11 @@ struct RecordStats {
 };
 
 // Records every regular file below the open snapshot folder `snapshot_fd`. `previous_fd`
-// (or -1) is the previous snapshot of the series and `previous` its record (or nullptr).
-ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd, const ChecksumRecord* previous, RecordStats& stats,
-                                 const HashOptions& options = {});
+// (or -1) is the previous snapshot of the series; `load_previous` reads its record (or
+// returns nullopt), called on a second thread that walks the previous snapshot while this
+// one walks the new one.
+ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
+                                 const std::function<std::optional<ChecksumRecord>()>& load_previous,
+                                 RecordStats& stats, const HashOptions& options = {});
 
 }  // namespace bkp

@@ -18,24 +18,26 @@ JournalFields record_checksums(int series_fd, const std::string& name, const Sna
   UniqueFd snapshot(::openat(series_fd, name.c_str(), kDirFlags));
   if (!snapshot) throw_errno("cannot open " + name + " to record its checksums");
   UniqueFd previous_fd;
-  std::optional<ChecksumRecord> previous_record;
-  if (previous != nullptr) {
+  if (previous != nullptr) previous_fd = UniqueFd(::openat(series_fd, previous->name.c_str(), kDirFlags));
+  const auto load_previous = [&]() -> std::optional<ChecksumRecord> {
     try {
-      previous_record = read_checksum_record(series_fd, previous->name);
-      if (previous_record) previous_fd = UniqueFd(::openat(series_fd, previous->name.c_str(), kDirFlags));
+      return read_checksum_record(series_fd, previous->name);
     } catch (const std::system_error& e) {
       spdlog::warn("{}; every file of {} is read for its checksum", e.what(), name);
+      return std::nullopt;
     }
-  }
+  };
   RecordStats stats;
-  const ChecksumRecord record = checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1,
-                                                  previous_record ? &*previous_record : nullptr, stats);
+  const ChecksumRecord record =
+      checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1, load_previous, stats);
+  const auto computed = std::chrono::steady_clock::now();
   write_checksum_record(series_fd, name, record);
   for (const std::string& path : stats.unreadable)
     spdlog::warn("{}/{}: cannot be read for its checksum; bkp verify will report it as unrecorded", name, path);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::debug("checksum record: {} files, {} of them read ({} bytes), in {:.3f} s", stats.files, stats.hashed,
-                stats.hashed_bytes, seconds);
+  const auto since = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
+  const auto now = std::chrono::steady_clock::now();
+  spdlog::debug("checksum record: {} files, {} of them read ({} bytes), in {:.3f} s (writing it {:.3f} s)",
+                stats.files, stats.hashed, stats.hashed_bytes, since(started, now), since(computed, now));
   return {{"checksum_record", std::string(kChecksumDir) + "/" + checksum_record_name(name)},
           {"checksum_files", std::to_string(stats.files)},
           {"checksum_hashed", std::to_string(stats.hashed)}};
