@@ -147,7 +147,7 @@ std::optional<ChecksumRecord> read_checksum_record(int series_fd, const std::str
                                                    std::vector<std::string>* problems) {
   UniqueFd dir(::openat(series_fd, kChecksumDir, kDirFlags));
   if (!dir && errno == ENOENT) return std::nullopt;
-  if (!dir) throw_errno("cannot open " + std::string(kChecksumDir));
+  if (!dir) throw_errno(std::string(kChecksumDir) + ": cannot open it");
   UniqueFd fd(::openat(dir.get(), checksum_record_name(snapshot).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd && errno == ENOENT) return std::nullopt;
   struct stat st {};
@@ -155,14 +155,14 @@ std::optional<ChecksumRecord> read_checksum_record(int series_fd, const std::str
     errno = EINVAL;
     fd.reset();
   }
-  if (!fd) throw_errno("cannot read " + display_name(snapshot));
+  if (!fd) throw_errno(display_name(snapshot) + ": cannot read it");
   std::string text(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   for (;;) {
     if (done == text.size()) text.resize(text.size() + 65536);  // grew meanwhile
     const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot read " + display_name(snapshot));
+    if (n < 0) throw_errno(display_name(snapshot) + ": cannot read it");
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
@@ -178,26 +178,26 @@ bool has_checksum_record(int series_fd, const std::string& snapshot) {
 }
 
 void write_checksum_record(int series_fd, const std::string& snapshot, const ChecksumRecord& record) {
-  if (::mkdirat(series_fd, kChecksumDir, 0755) != 0 && errno != EEXIST) throw_errno("cannot create " + std::string(kChecksumDir));
+  if (::mkdirat(series_fd, kChecksumDir, 0755) != 0 && errno != EEXIST) throw_errno(std::string(kChecksumDir) + ": cannot create it");
   UniqueFd dir(::openat(series_fd, kChecksumDir, kDirFlags));
-  if (!dir) throw_errno("cannot open " + std::string(kChecksumDir) + (errno == ENOTDIR || errno == ELOOP ? " (not a real directory)" : ""));
+  if (!dir) throw_errno(std::string(kChecksumDir) + (errno == ENOTDIR || errno == ELOOP ? ": not a real directory" : ": cannot open it"));
   try {
     replace_file_atomically(dir.get(), checksum_record_name(snapshot), record.text());
   } catch (const std::system_error& e) {
-    throw std::system_error(e.code(), "cannot write " + display_name(snapshot));
+    throw std::system_error(e.code(), display_name(snapshot) + ": cannot write it");
   }
 }
 
 bool forget_checksum_record(int series_fd, const std::string& snapshot) {
   UniqueFd dir(::openat(series_fd, kChecksumDir, kDirFlags));
   if (!dir && errno == ENOENT) return false;
-  if (!dir) throw_errno("cannot open " + std::string(kChecksumDir));
+  if (!dir) throw_errno(std::string(kChecksumDir) + ": cannot open it");
   if (::unlinkat(dir.get(), checksum_record_name(snapshot).c_str(), 0) == 0) {
     ::fsync(dir.get());
     return true;
   }
   if (errno == ENOENT) return false;
-  throw_errno("cannot remove " + display_name(snapshot));
+  throw_errno(display_name(snapshot) + ": cannot remove it");
 }
 
 }  // namespace bkp

@@ -68,7 +68,8 @@ std::string checksum_record_name(const std::string& snapshot);
 
 // The record of `snapshot` in the open series directory, or nullopt when it has none.
 // Never follows a symlink (a planted one is an error). Throws std::system_error naming the
-// file when it exists but cannot be read.
+// file when it exists but cannot be read. Messages start with the path relative to the
+// series folder (".bkp-checksums/<snapshot>.xxh128: cannot read it").
 std::optional<ChecksumRecord> read_checksum_record(int series_fd, const std::string& snapshot,
                                                    std::vector<std::string>* problems = nullptr);
 

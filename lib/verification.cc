@@ -149,7 +149,7 @@ class Verifier {
           report_.record_problems.push_back((fs::path(s.series) / kChecksumDir / checksum_record_name(s.name)).string() +
                                             ": " + p);
       } catch (const std::system_error& e) {
-        why = e.what();
+        why = (fs::path(s.series) / e.what()).string();
       }
       found = records_.emplace(&s, std::move(record)).first;
       problems_[&s] = why;

@@ -326,7 +326,7 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
-  const JournalFields checksums = record_checksums(series_fd.get(), name, plan.base);
+  const JournalFields checksums = record_checksums(series_fd.get(), series_dir, name, plan.base);
   sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
   JournalFields details = completion_details(plan, result, sharing, traits);

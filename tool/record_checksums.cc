@@ -12,7 +12,8 @@
 
 namespace bkp {
 
-JournalFields record_checksums(int series_fd, const std::string& name, const Snapshot* previous) {
+JournalFields record_checksums(int series_fd, const std::filesystem::path& series_dir, const std::string& name,
+                               const Snapshot* previous) {
   const auto started = std::chrono::steady_clock::now();
   constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   UniqueFd snapshot(::openat(series_fd, name.c_str(), kDirFlags));
@@ -31,7 +32,12 @@ JournalFields record_checksums(int series_fd, const std::string& name, const Sna
   const ChecksumRecord record =
       checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1, load_previous, stats);
   const auto computed = std::chrono::steady_clock::now();
-  write_checksum_record(series_fd, name, record);
+  try {
+    write_checksum_record(series_fd, name, record);
+  } catch (const std::system_error& e) {
+    throw Failure((series_dir / e.what()).string() + "; snapshot " + (series_dir / name).string() +
+                  " is left partial and the next run will reuse it");
+  }
   for (const std::string& path : stats.unreadable)
     spdlog::warn("{}/{}: cannot be read for its checksum; bkp verify will report it as unrecorded", name, path);
   const auto since = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };

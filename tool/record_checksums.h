@@ -2,6 +2,7 @@
 // sharing, before the journal says complete, so a complete snapshot always has one.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "journal.h"
@@ -13,6 +14,8 @@ namespace bkp {
 // files linked to `previous` (or nullptr) from its record. Returns the journal keys that
 // say so: checksum_record, checksum_files, checksum_hashed. Throws when the record cannot
 // be written (the snapshot then stays partial).
-JournalFields record_checksums(int series_fd, const std::string& name, const Snapshot* previous);
+// `series_dir` names the series in messages.
+JournalFields record_checksums(int series_fd, const std::filesystem::path& series_dir, const std::string& name,
+                               const Snapshot* previous);
 
 }  // namespace bkp

@@ -112,15 +112,17 @@ nlohmann::json report_json(const Destination& dest, const VerifyReport& r, const
 }
 
 void print_text(const Destination& dest, const VerifyReport& r, const Subset& subset, double seconds, bool quiet) {
+  size_t without = 0;  // a destination of the original bkp.py may have thousands: the first few are named
   for (const SnapshotCheck& c : r.snapshots) {
     if (c.recorded)
       std::printf("recorded: %s/%s: checksums written from what is on disk now\n", c.snapshot->series.c_str(),
                   c.snapshot->name.c_str());
-    else if (!c.had_record)
+    else if (!c.had_record && ++without <= 10)
       std::printf("no record: %s/%s: %s; only files it shares with recorded snapshots were checked"
                   " (bkp verify --record writes one from what is on disk now)\n",
                   c.snapshot->series.c_str(), c.snapshot->name.c_str(), c.problem.c_str());
   }
+  if (without > 10) std::printf("no record: %zu more snapshots (see --json)\n", without - 10);
   for (const std::string& p : r.record_problems) std::printf("record problem: %s\n", p.c_str());
   for (const Finding& f : r.findings) {
     std::string what;

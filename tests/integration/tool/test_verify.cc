@@ -325,3 +325,26 @@ TEST_F(Verify, ARecordTheJournalNamesButThatIsGoneIsAProblem) {
   EXPECT_TRUE(fs::is_regular_file(record_of(*snaps[0])));
   EXPECT_EQ(verify({}).status, 0);
 }
+
+// Nothing is written through a symlink in DEST: a run that cannot write its record fails,
+// naming the folder, and its snapshot stays partial (the next run reuses it).
+TEST_F(Verify, APlantedSymlinkInPlaceOfTheRecordFolderFailsTheRunWithoutWritingThroughIt) {
+  ASSERT_EQ(backup(false).status, 0);
+  const fs::path outside = tmp / "outside";
+  fs::create_directories(outside);
+  fs::rename(dest / "0/.bkp-checksums", tmp / "records");
+  fs::create_symlink(outside, dest / "0/.bkp-checksums");
+  const RunResult r = backup(true);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find((dest / "0/.bkp-checksums").string() + ": not a real directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is left partial"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(outside));
+  store = bkp::Destination::scan(dest);
+  EXPECT_EQ(store.complete_snapshots().size(), 1u);
+  ASSERT_EQ(store.current()->partials().size(), 1u);
+  fs::remove(dest / "0/.bkp-checksums");
+  fs::rename(tmp / "records", dest / "0/.bkp-checksums");
+  ASSERT_EQ(backup(true).status, 0);
+  EXPECT_EQ(snapshots().size(), 2u);
+  EXPECT_EQ(verify({}).status, 0);
+}
