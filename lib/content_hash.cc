@@ -68,14 +68,17 @@ Checksum hash_bytes(std::string_view data) {
   return {h.high64, h.low64};
 }
 
-std::optional<Checksum> hash_open_file(int fd, uint64_t* bytes) {
+namespace {
+
+// `size` is the file's size as fstat saw it, for the read-ahead hint only.
+std::optional<Checksum> hash_regular_file(int fd, off_t size, uint64_t* bytes) {
   thread_local std::unique_ptr<char[]> buffer(new char[kReadSize]);
-  std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
+  thread_local std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
   if (!state || XXH3_128bits_reset(state.get()) != XXH_OK) {
     errno = ENOMEM;
     return std::nullopt;
   }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (size > static_cast<off_t>(kReadSize)) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // small: one read
   uint64_t total = 0;
   for (;;) {
     const ssize_t n = ::read(fd, buffer.get(), kReadSize);
@@ -88,6 +91,13 @@ std::optional<Checksum> hash_open_file(int fd, uint64_t* bytes) {
   if (bytes != nullptr) *bytes = total;
   const XXH128_hash_t h = XXH3_128bits_digest(state.get());
   return Checksum{h.high64, h.low64};
+}
+
+}  // namespace
+
+std::optional<Checksum> hash_open_file(int fd, uint64_t* bytes) {
+  struct stat st {};
+  return hash_regular_file(fd, ::fstat(fd, &st) == 0 ? st.st_size : 0, bytes);
 }
 
 std::vector<HashResult> hash_files(const std::vector<HashTask>& tasks, const HashOptions& options,
@@ -106,7 +116,7 @@ std::vector<HashResult> hash_files(const std::vector<HashTask>& tasks, const Has
       if (!fd) {
         r.error = errno;
       } else {
-        r.sum = hash_open_file(fd.get(), &r.bytes);
+        r.sum = hash_regular_file(fd.get(), st.st_size, &r.bytes);
         if (!r.sum) r.error = errno;
         if (options.drop_cache) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
       }
