@@ -45,7 +45,9 @@ struct HashResult {
 };
 
 struct HashOptions {
-  unsigned threads = 2;
+  // Four at a time: a disk reads faster with several requests in flight (cold, on a virtio
+  // disk, 1.4-1.6x the speed of two); from the page cache the two cores are busy either way.
+  unsigned threads = 4;
   // Tell the kernel to drop each file's pages once it is hashed: a verify of a large
   // destination should not push everything else out of the page cache.
   bool drop_cache = false;

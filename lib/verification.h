@@ -74,7 +74,7 @@ struct VerifyProgress {
 struct VerifyOptions {
   Subset subset;
   bool record = false;  // write a record for each checked snapshot that has none
-  HashOptions hash{.threads = 2, .drop_cache = true};
+  HashOptions hash{.drop_cache = true};
   std::function<void(const VerifyProgress&)> progress;  // now and then while reading (one thread at a time)
 };
 
