@@ -8,6 +8,8 @@
 #include <cerrno>
 
 #include "atomic_file.h"
+#include "timestamp.h"
+#include "walker.h"
 #include "errors.h"
 #include "unique_fd.h"
 
@@ -198,6 +200,29 @@ bool forget_checksum_record(int series_fd, const std::string& snapshot) {
   }
   if (errno == ENOENT) return false;
   throw_errno(display_name(snapshot) + ": cannot remove it");
+}
+
+unsigned forget_orphan_checksum_records(int series_fd) {
+  UniqueFd dir(::openat(series_fd, kChecksumDir, kDirFlags));
+  if (!dir) return 0;
+  std::vector<DirName> names;
+  if (!read_directory(dir.get(), names)) throw_errno(std::string(kChecksumDir) + ": cannot read it");
+  const std::string_view suffix = kChecksumSuffix;
+  unsigned removed = 0;
+  for (const DirName& n : names) {
+    bool orphan = false;
+    if (n.name.front() == '.' && n.name.ends_with(".tmp")) {
+      orphan = true;  // a write that never finished
+    } else if (n.name.ends_with(suffix)) {
+      const std::string snapshot = n.name.substr(0, n.name.size() - suffix.size());
+      struct stat st {};
+      orphan = is_timestamp_name(snapshot) && ::fstatat(series_fd, snapshot.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+               errno == ENOENT;
+    }
+    if (orphan && ::unlinkat(dir.get(), n.name.c_str(), 0) == 0) ++removed;
+  }
+  if (removed > 0) ::fsync(dir.get());
+  return removed;
 }
 
 }  // namespace bkp

@@ -84,4 +84,10 @@ void write_checksum_record(int series_fd, const std::string& snapshot, const Che
 // its record goes too. True when there was one; a missing record is not an error.
 bool forget_checksum_record(int series_fd, const std::string& snapshot);
 
+// Removes the records of the open series directory whose snapshot folder is gone (a run
+// that failed after writing its record, a partial snapshot removed since) and temporary
+// files a crash left in .bkp-checksums. Only under the destination's lock. Returns how
+// many files went.
+unsigned forget_orphan_checksum_records(int series_fd);
+
 }  // namespace bkp

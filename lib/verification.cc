@@ -105,6 +105,7 @@ class Verifier {
     read_selected();
     write_records();
     for (auto& [key, finding] : missing_) findings_missing_.push_back(std::move(finding));
+    forget_vanished_snapshots();
     for (Finding& f : damaged_) advise(f);
     for (Finding& f : unreadable_) advise(f);
     for (Finding& f : findings_missing_) advise(f);
@@ -123,13 +124,9 @@ class Verifier {
     return series_fds_.emplace(folder, std::move(fd)).first->second.get();
   }
 
-  // Opened for one walk and closed again: a destination may hold more snapshots than a
-  // process may hold descriptors. Files are reached from their series' descriptor.
-  UniqueFd open_snapshot(const Snapshot& s) {
-    UniqueFd fd(::openat(series_fd(s.series), s.name.c_str(), kDirFlags));
-    if (!fd) throw_errno("cannot open " + s.path.string());
-    return fd;
-  }
+  // Snapshot folders are opened for one walk and closed again, and files reached as
+  // <snapshot>/<path> from their series' descriptor: a destination may hold more snapshots
+  // than a process may hold descriptors.
 
   // The record of any snapshot of the destination (nullptr if none or unusable), read once.
   const ChecksumRecord* record_of(const Snapshot& s, std::string* problem = nullptr) {
@@ -162,8 +159,10 @@ class Verifier {
     SnapshotCheck& check = report_.snapshots[i];
     check.had_record = record_of(*check.snapshot, &check.problem) != nullptr;
     struct stat st {};
-    if (::fstat(open_snapshot(*check.snapshot).get(), &st) != 0) throw_errno("cannot stat " + check.snapshot->path.string());
-    devices_.push_back(st.st_dev);
+    UniqueFd fd(::openat(series_fd(check.snapshot->series), check.snapshot->name.c_str(), kDirFlags));
+    if (!fd && errno != ENOENT) throw_errno("cannot open " + check.snapshot->path.string());
+    if (fd && ::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + check.snapshot->path.string());
+    devices_.push_back(fd ? st.st_dev : 0);  // 0: removed since the scan (see forget_vanished_snapshots)
   }
 
   bool gets_record(uint32_t i) const {
@@ -177,8 +176,9 @@ class Verifier {
     std::vector<bool> seen(record ? record->size() : 0, false);
     std::vector<std::pair<std::string, int>> unreadable_dirs;
     const bool recording = gets_record(i);
-    const UniqueFd root = open_snapshot(snap);
-    walk_tree(root.get(),
+    UniqueFd root(::openat(series_fd(snap.series), snap.name.c_str(), kDirFlags));
+    if (!root && errno != ENOENT) throw_errno("cannot open " + snap.path.string());
+    if (root) walk_tree(root.get(),
               {.enter =
                    [&](const WalkEntry& e) {
                      if (!S_ISREG(e.st.st_mode)) return Visit::descend;
@@ -294,6 +294,19 @@ class Verifier {
       const Snapshot& snap = *report_.snapshots[s].snapshot;
       write_checksum_record(series_fd(snap.series), snap.name, records[s]);
       report_.snapshots[s].recorded = true;
+    }
+  }
+
+  // Verify takes no lock (it may run for hours beside backups): a snapshot that a prune
+  // removed meanwhile is not missing files, it is gone. Its holders are dropped.
+  void forget_vanished_snapshots() {
+    const Destination now = Destination::scan(dest_.root);
+    std::set<std::pair<std::string, std::string>> complete;
+    for (const Snapshot* s : now.complete_snapshots()) complete.emplace(s->series, s->name);
+    const auto gone = [&](const Holder& h) { return !complete.count({h.snapshot->series, h.snapshot->name}); };
+    for (auto* list : {&damaged_, &unreadable_, &findings_missing_}) {
+      for (Finding& f : *list) std::erase_if(f.holders, gone);
+      std::erase_if(*list, [](const Finding& f) { return f.holders.empty(); });
     }
   }
 

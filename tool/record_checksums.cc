@@ -38,6 +38,8 @@ JournalFields record_checksums(int series_fd, const std::filesystem::path& serie
     throw Failure((series_dir / e.what()).string() + "; snapshot " + (series_dir / name).string() +
                   " is left partial and the next run will reuse it");
   }
+  if (const unsigned orphans = forget_orphan_checksum_records(series_fd); orphans > 0)
+    spdlog::debug("removed {} checksum records of snapshots that are gone", orphans);
   for (const std::string& path : stats.unreadable)
     spdlog::warn("{}/{}: cannot be read for its checksum; bkp verify will report it as unrecorded", name, path);
   const auto since = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };

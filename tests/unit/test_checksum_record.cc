@@ -146,6 +146,21 @@ TEST_F(Folder, RecordIsWrittenBesideTheJournalReadBackAndForgotten) {
   EXPECT_FALSE(forget_checksum_record(fd.get(), "2026-01-01_00:00:00"));
 }
 
+TEST_F(Folder, OrphanRecordsAndLeftTemporariesGoOthersStay) {
+  ChecksumRecord record;
+  record.add("a", hash_bytes("a"));
+  fs::create_directories(root / "2026-11-20_02:00:00");
+  write_checksum_record(fd.get(), "2026-11-20_02:00:00", record);  // its snapshot is there
+  write_checksum_record(fd.get(), "2026-11-21_02:00:00", record);  // gone
+  write(".bkp-checksums/.2026-11-22_02:00:00.xxh128.123.4.tmp", "torn");
+  write(".bkp-checksums/notes.txt", "not ours");
+  EXPECT_EQ(forget_orphan_checksum_records(fd.get()), 2u);
+  EXPECT_TRUE(has_checksum_record(fd.get(), "2026-11-20_02:00:00"));
+  EXPECT_FALSE(has_checksum_record(fd.get(), "2026-11-21_02:00:00"));
+  EXPECT_TRUE(fs::exists(root / ".bkp-checksums/notes.txt"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(root / ".bkp-checksums"), fs::directory_iterator()), 2);
+}
+
 TEST_F(Folder, PlantedSymlinksAreNeitherFollowedNorWrittenThrough) {
   const fs::path outside = root.string() + "-outside";
   fs::create_directories(outside);

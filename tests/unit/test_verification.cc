@@ -219,3 +219,16 @@ TEST_F(Dest, VerifyWritesNothingIntoSnapshots) {
   verify();
   EXPECT_EQ(state(), before);
 }
+
+// A prune may remove a snapshot while a verify (which takes no lock) reads: that snapshot
+// is gone, not damaged.
+TEST_F(Dest, ASnapshotRemovedDuringTheRunIsNotReportedAsMissingFiles) {
+  record_all();
+  dest = Destination::scan(root);
+  const auto chosen = dest.complete_snapshots();
+  fs::rename(root / "0" / kNew1, root / "0" / (".bkp-removing-" + kNew1));  // as prune removes it
+  std::ofstream(root / "0" / "cfg.ini") << "[" << kNew2 << "]\ntimestamp = " << kNew2 << "\nstatus = complete\n\n";
+  const VerifyReport r = verify_snapshots(dest, chosen, {});
+  EXPECT_FALSE(r.damage_found()) << r.findings.size() << " findings";
+  EXPECT_EQ(r.files_read, 45u);  // the other three snapshots: 23 + 22 (one version of changes.txt gone)
+}
