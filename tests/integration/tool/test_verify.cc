@@ -348,3 +348,15 @@ TEST_F(Verify, APlantedSymlinkInPlaceOfTheRecordFolderFailsTheRunWithoutWritingT
   EXPECT_EQ(snapshots().size(), 2u);
   EXPECT_EQ(verify({}).status, 0);
 }
+
+TEST_F(Verify, TheNextRunSweepsRecordsOfSnapshotsThatAreGone) {
+  ASSERT_EQ(backup(false).status, 0);
+  write_file(dest / "0/.bkp-checksums/2020-01-01_00:00:00.xxh128", read_file(record_of(*snapshots()[0])));
+  write_file(dest / "0/.bkp-checksums/.2020-01-02_00:00:00.xxh128.77.1.tmp", "torn");
+  ASSERT_EQ(backup(true).status, 0);
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(dest / "0/.bkp-checksums")) left.insert(e.path().filename().string());
+  std::set<std::string> expected;
+  for (const auto* s : snapshots()) expected.insert(s->name + ".xxh128");
+  EXPECT_EQ(left, expected);
+}
