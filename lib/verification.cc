@@ -100,8 +100,13 @@ class Verifier {
   }
 
   VerifyReport run() {
-    for (uint32_t i = 0; i < report_.snapshots.size(); ++i) load(i);
-    for (uint32_t i = 0; i < report_.snapshots.size(); ++i) walk(i);
+    // One snapshot at a time, its record dropped after its walk: what the walks keep is
+    // per inode, so a thousand snapshots of 50,000 files do not hold a thousand records.
+    for (uint32_t i = 0; i < report_.snapshots.size(); ++i) {
+      load(i);
+      walk(i);
+      records_.erase(report_.snapshots[i].snapshot);
+    }
     read_selected();
     write_records();
     for (auto& [key, finding] : missing_) findings_missing_.push_back(std::move(finding));
@@ -128,7 +133,8 @@ class Verifier {
   // <snapshot>/<path> from their series' descriptor: a destination may hold more snapshots
   // than a process may hold descriptors.
 
-  // The record of any snapshot of the destination (nullptr if none or unusable), read once.
+  // The record of any snapshot of the destination (nullptr if none or unusable), kept until
+  // erased from records_ (then read again if asked for).
   const ChecksumRecord* record_of(const Snapshot& s, std::string* problem = nullptr) {
     auto found = records_.find(&s);
     if (found == records_.end()) {
@@ -142,9 +148,10 @@ class Verifier {
           why = "its record " + s.journal.at("checksum_record") + " is gone (the run that made the snapshot wrote one)";
         else if (!record)
           why = "no checksum record (made by the original bkp.py or an older bkp)";
-        for (const std::string& p : problems)
-          report_.record_problems.push_back((fs::path(s.series) / kChecksumDir / checksum_record_name(s.name)).string() +
-                                            ": " + p);
+        if (reported_.insert(&s).second)
+          for (const std::string& p : problems)
+            report_.record_problems.push_back((fs::path(s.series) / kChecksumDir / checksum_record_name(s.name)).string() +
+                                              ": " + p);
       } catch (const std::system_error& e) {
         why = (fs::path(s.series) / e.what()).string();
       }
@@ -317,13 +324,13 @@ class Verifier {
     std::vector<std::string> paths;
     for (const Holder& h : f.holders)
       if (std::find(paths.begin(), paths.end(), h.path) == paths.end()) paths.push_back(h.path);
+    std::set<std::pair<dev_t, ino_t>> tried;  // an inode linked into many snapshots is read once
+    if (f.inode) tried.insert(*f.inode);      // the damaged one itself
     const auto all = dest_.complete_snapshots();
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       const Snapshot& snap = **it;
       for (const std::string& path : paths) {
-        const ChecksumRecord* record = record_of(snap);
-        const RecordEntry* entry = record != nullptr ? record->find(path) : nullptr;
-        if (entry == nullptr || entry->sum != *f.expected) continue;
+        // The file first (cheap), the record only for an inode not tried yet.
         UniqueFd fd;
         try {
           fd = UniqueFd(open_beneath(series_fd(snap.series), snap.name + "/" + path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
@@ -331,9 +338,12 @@ class Verifier {
           continue;
         }
         struct stat st {};
-        if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (f.inode && st.st_dev == f.inode->first && st.st_ino == f.inode->second) continue;  // the same damage
-        if (hash_open_file(fd.get()) != f.expected) continue;
+        if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !tried.emplace(st.st_dev, st.st_ino).second)
+          continue;
+        if (records_.size() > 16) records_.clear();  // a bounded cache: findings are few, records large
+        const ChecksumRecord* record = record_of(snap);
+        const RecordEntry* entry = record != nullptr ? record->find(path) : nullptr;
+        if (entry == nullptr || entry->sum != *f.expected || hash_open_file(fd.get()) != f.expected) continue;
         f.undamaged_copy = fs::path(snap.series) / snap.name / path;
         return;
       }
@@ -348,6 +358,7 @@ class Verifier {
   std::set<const Snapshot*> absent_;  // snapshots that have no record file at all
   std::map<const Snapshot*, std::optional<ChecksumRecord>> records_;
   std::map<const Snapshot*, std::string> problems_;
+  std::set<const Snapshot*> reported_;  // whose record's problems are in the report
   std::unordered_map<InodeKey, Inode, InodeKeyHash> inodes_;
   std::unordered_map<const Inode*, Checksum> read_sums_;
   std::map<std::tuple<std::string, std::string, int>, Finding> missing_;
