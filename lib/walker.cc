@@ -107,6 +107,7 @@ class Walk {
         }
       } else {
         st.st_mode = DTTOIF(n.type);
+        st.st_ino = n.ino;
       }
       const unsigned depth = dir->parent ? dir->depth + 1 : 0;
       const Visit v = cb_.enter(WalkEntry{dir->fd, n.name.c_str(), path, st, depth});

@@ -19,7 +19,8 @@ struct WalkEntry {
   int dir_fd;              // the open directory that holds the entry (valid during the call)
   const char* name;        // its name there, for *at() calls
   const std::string& path; // relative to the walk's root, e.g. "docs/a.txt"
-  const struct stat& st;   // lstat() of the entry (only the type if WalkOptions::stat is off)
+  const struct stat& st;   // lstat() of the entry (only the type and st_ino, from readdir's
+                           // d_type and d_ino, if WalkOptions::stat is off)
   unsigned depth;          // 0 for the root's own entries
 };
 
@@ -44,8 +45,8 @@ struct WalkOptions {
   // directory, on whichever thread finished last there. An exception from a callback ends
   // the walk on every thread and is rethrown to the caller.
   unsigned threads = 1;
-  // false: only the type is filled in (from readdir), saving a stat per entry where the
-  // caller needs no more.
+  // false: only the type and inode number are filled in (from readdir), saving a stat per
+  // entry where the caller needs no more.
   bool stat = true;
 };
 

@@ -28,6 +28,7 @@
 #include "preflight.h"
 #include "prune.h"
 #include "remote_preflight.h"
+#include "record_checksums.h"
 #include "rsync_command.h"
 #include "rsync_runner.h"
 #include "run_plan.h"
@@ -340,11 +341,14 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
+  const JournalFields checksums = record_checksums(series_fd.get(), series_dir, name, plan.base);
   sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
   // Remote sources are copied with their xattrs and ACLs whenever DEST keeps them, unseen.
   const bool may_hold_xattrs = traits.xattrs || sources.size() != specs.size();
-  journal.complete(completion_details(plan, result, sharing, may_hold_xattrs));
+  JournalFields details = completion_details(plan, result, sharing, may_hold_xattrs);
+  details.insert(details.end(), checksums.begin(), checksums.end());
+  journal.complete(details);
   journal.save();
   report.status = "complete";
   for (const std::string& hidden : plan.reuse) delete_hidden_folder(series_fd.get(), hidden);

@@ -24,6 +24,7 @@
 #include "status.h"
 #include "run_jobs.h"
 #include "timestamp.h"
+#include "verify.h"
 
 namespace bkp {
 namespace {
@@ -37,6 +38,7 @@ constexpr Command kCommands[] = {
     {"repair", "rebuild a damaged or missing journal from the folders that are there", repair_command},
     {"status", "health check for monitoring: newest snapshot, its age, the last run", status_command},
     {"run", "run the backup jobs DIR/NAME.conf (default /etc/bkp/jobs), a few at once", run_command},
+    {"verify", "read snapshots and compare them with their checksum records", verify_command},
 };
 
 void print_top_help() {

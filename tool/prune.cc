@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "checksum_record.h"
 #include "cli.h"
 #include "errors.h"
 #include "journal.h"
@@ -118,6 +119,7 @@ void remove_from_series(int dest_fd, const Destination& dest, const Series& seri
     remove_snapshot_folder(fd.get(), s->name, [&] {
       journal.forget(s->name);
       journal.save();
+      forget_checksum_record(fd.get(), s->name);
     });
     removed.push_back(s->name);
     spdlog::info("removed {}", s->path.string());

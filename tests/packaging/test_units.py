@@ -162,6 +162,19 @@ class ManPageUnits(unittest.TestCase):
             inside(path).write_text(text)
         self.assertEqual(verify(*(inside(p) for p in units)), "")
 
+    def test_bkp_verify_timer_example_passes_systemd_analyze_verify(self):
+        units = man_page_units("bkp.1")
+        self.assertEqual(sorted(units), ["/etc/systemd/system/bkp-verify.service", "/etc/systemd/system/bkp-verify.timer"])
+        self.assertIn("bkp verify -q -d /mnt/backup --subset", units["/etc/systemd/system/bkp-verify.service"])
+        sh = inside("/bin/sh")  # the example's ExecStart; verify looks for it inside the root
+        if not sh.exists():
+            sh.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy("/bin/sh", sh)
+        for path, text in units.items():
+            inside(path).parent.mkdir(parents=True, exist_ok=True)
+            inside(path).write_text(text)
+        self.assertEqual(verify(*(inside(p) for p in units)), "")
+
 
 if __name__ == "__main__":
     tap.main()

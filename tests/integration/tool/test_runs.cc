@@ -31,8 +31,8 @@ class Runs : public ::testing::Test {
   }
   fs::path snap(size_t i, const std::string& series = "0") {
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dest / series))
-      if (e.is_directory()) names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(dest / series))  // snapshots, not bkp's hidden .bkp-checksums
+      if (e.is_directory() && e.path().filename().string().front() != '.') names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     return dest / series / names.at(i);
   }

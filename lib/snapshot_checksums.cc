@@ -1,0 +1,90 @@
+#include "snapshot_checksums.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <future>
+#include <unordered_map>
+#include <utility>
+
+#include "walker.h"
+
+namespace bkp {
+namespace {
+
+struct FileName {
+  std::string path;
+  ino_t ino;
+};
+
+// Every regular file below `root_fd` with its inode number, from readdir alone.
+std::vector<FileName> regular_files(int root_fd) {
+  std::vector<FileName> out;
+  walk_tree(root_fd, {.enter = [&](const WalkEntry& e) {
+    if (S_ISREG(e.st.st_mode)) out.push_back({e.path, e.st.st_ino});
+    return Visit::descend;
+  }}, {.stat = false});
+  return out;
+}
+
+}  // namespace
+
+ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
+                                 const std::function<std::optional<ChecksumRecord>()>& load_previous,
+                                 RecordStats& stats, const HashOptions& options) {
+  // The previous record and the inodes at its paths, found beside the walk of the new tree.
+  struct Previous {
+    std::optional<ChecksumRecord> record;
+    std::vector<ino_t> ino;  // of record->entries()[i].path in the previous snapshot, 0 if none
+  };
+  auto previous = std::async(std::launch::async, [&] {
+    Previous p;
+    if (previous_fd < 0 || !load_previous || !(p.record = load_previous()) || p.record->empty()) return p;
+    p.ino.assign(p.record->size(), 0);
+    for (const FileName& f : regular_files(previous_fd))
+      if (const long i = p.record->index_of(f.path); i >= 0) p.ino[static_cast<size_t>(i)] = f.ino;
+    return p;
+  });
+  const std::vector<FileName> files = regular_files(snapshot_fd);
+  const Previous before = previous.get();
+  // Inode -> checksum of the files the increment linked: the same inode at the same path
+  // in the previous snapshot, whose record has that path.
+  std::unordered_map<ino_t, Checksum> known(files.size());
+  if (!before.ino.empty())
+    for (const FileName& f : files)
+      if (const long i = before.record->index_of(f.path); i >= 0 && before.ino[static_cast<size_t>(i)] == f.ino)
+        known.emplace(f.ino, before.record->entries()[static_cast<size_t>(i)].sum);
+  // The other inodes are read once each, however many names they have here.
+  std::unordered_map<ino_t, size_t> task_of;
+  std::vector<HashTask> tasks;
+  std::vector<ino_t> task_ino;
+  for (const FileName& f : files)
+    if (!known.count(f.ino) && task_of.emplace(f.ino, tasks.size()).second) {
+      tasks.push_back({snapshot_fd, f.path});
+      task_ino.push_back(f.ino);
+    }
+  const std::vector<HashResult> results = hash_files(tasks, options);
+  std::unordered_map<ino_t, int> failed;  // inode -> errno
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    if (results[t].sum) {
+      known.emplace(task_ino[t], *results[t].sum);
+      ++stats.hashed;
+      stats.hashed_bytes += results[t].bytes;
+    } else {
+      failed.emplace(task_ino[t], results[t].error);
+    }
+  }
+  ChecksumRecord record;
+  record.reserve(files.size());
+  for (const FileName& f : files) {
+    if (const auto found = known.find(f.ino); found != known.end()) {
+      record.add(f.path, found->second);
+      ++stats.files;
+    } else {
+      stats.unreadable.push_back(f.path);
+    }
+  }
+  return record;
+}
+
+}  // namespace bkp
