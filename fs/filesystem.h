@@ -27,6 +27,9 @@
 
 namespace bkpfs {
 
+class Passthrough;
+class Prefetcher;
+
 struct Tuning {
   double content_timeout = 86400.0;  // snapshot content never changes
   double virtual_timeout = 1.0;      // the timeline does: new snapshots show within ~1 s
@@ -64,6 +67,10 @@ class Filesystem {
   // still completes.
   std::shared_ptr<const Listing> listing_for_readdir(NodeId id, off_t offset);
   SharedFd read_fd(NodeId id);
+  // A new read-only descriptor of regular file `name` in the real directory `dir` (or of
+  // node `id`), not cached: for the prefetcher and FUSE passthrough, which hand it on.
+  UniqueFd open_file(NodeId dir, const std::string& name);
+  UniqueFd open_file(NodeId id);
   struct statvfs statfs() const;
   // The whole value / name list; ENODATA and the like are thrown as std::system_error.
   std::string getxattr(NodeId id, const std::string& name);
@@ -80,6 +87,14 @@ class Filesystem {
   // timeline_changed() invalidates the virtual directories whose content changed.
   void set_skip_opendir(bool skip) { skip_opendir_ = skip; }
   bool skip_opendir() const { return skip_opendir_; }
+
+  // Read accelerators set up at mount (passthrough.h, prefetch.h); nullptr when off.
+  void set_accelerators(Passthrough* passthrough, Prefetcher* prefetcher) {
+    passthrough_ = passthrough;
+    prefetcher_ = prefetcher;
+  }
+  Passthrough* passthrough() const { return passthrough_; }
+  Prefetcher* prefetcher() const { return prefetcher_; }
 
   const InodeTable& nodes() const { return nodes_; }
   const Tuning& tuning() const { return tuning_; }
@@ -101,6 +116,8 @@ class Filesystem {
   FdCache reads_;
   bool skip_open_ = false;
   bool skip_opendir_ = false;
+  Passthrough* passthrough_ = nullptr;
+  Prefetcher* prefetcher_ = nullptr;
   static constexpr std::size_t kRecentListings = 64;
   std::mutex recent_mutex_;
   std::vector<std::pair<NodeId, std::shared_ptr<const Listing>>> recent_listings_;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -22,6 +23,8 @@
 #include "filesystem.h"
 #include "ops.h"
 #include "options.h"
+#include "passthrough.h"
+#include "prefetch.h"
 #include "timestamp.h"
 #include "preflight.h"
 #include "session.h"
@@ -75,6 +78,20 @@ int run_umount(const Options& opt) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : kExitFailure;
 }
 
+// What the read accelerators did, for -v (the tests read it).
+void log_accelerator_stats(const Passthrough* passthrough, const Prefetcher* prefetcher) {
+  if (passthrough) {
+    const Passthrough::Stats s = passthrough->stats();
+    spdlog::debug("passthrough: {} opens, {} releases, {} backing files opened, {} closed", s.opens, s.releases,
+                  s.backing_opened, s.backing_closed);
+  }
+  if (prefetcher) {
+    const Prefetcher::Stats s = prefetcher->stats();
+    spdlog::debug("prefetch: {} windows, {} files, {} bytes read ahead, {} stored, largest window {}, {} dropped",
+                  s.windows, s.files, s.bytes, s.stored_bytes, s.largest_window, s.dropped);
+  }
+}
+
 int run_mount(const Options& opt) {
   namespace fs = std::filesystem;
   const fs::path dest = fs::absolute(opt.dest).lexically_normal();
@@ -97,9 +114,15 @@ int run_mount(const Options& opt) {
     TimelineWatcher watcher(dest);  // reads folder names and journals only
     UniqueFd dest_fd = check_fd(::open(dest.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), dest.string());
     Filesystem filesystem(std::move(dest_fd), watcher);
+    std::optional<Passthrough> passthrough;  // the read accelerators the options ask for
+    if (opt.mount.passthrough) passthrough.emplace();
+    std::optional<Prefetcher> prefetcher;
+    if (opt.mount.prefetch_bytes > 0) prefetcher.emplace(filesystem, PrefetchLimits{opt.mount.prefetch_bytes});
+    filesystem.set_accelerators(passthrough ? &*passthrough : nullptr, prefetcher ? &*prefetcher : nullptr);
     const fuse_lowlevel_ops ops = make_operations();
     Session session(fuse_arguments(named), ops, &filesystem);
     session.mount(mountpoint.string());
+    if (passthrough) passthrough->attach(session.get());
     spdlog::debug("mounted {} snapshots in {} ms", watcher.current()->snapshot_count(),
                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                       .count());
@@ -116,16 +139,22 @@ int run_mount(const Options& opt) {
     watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
       filesystem.timeline_changed(session.get(), before, after);
     });
-    // The watcher thread uses the session: it must stop first, however this scope ends.
+    if (prefetcher) prefetcher->start(session.get());
+    // The watcher and prefetch threads use the session: they stop first, however this scope ends.
     struct StopWatcher {
       TimelineWatcher& w;
-      ~StopWatcher() { w.stop(); }
-    } stop_watcher{watcher};
+      std::optional<Prefetcher>& p;
+      ~StopWatcher() {
+        w.stop();
+        if (p) p->stop();
+      }
+    } stop_watcher{watcher, prefetcher};
     const unsigned threads = std::max(4u, std::min(16u, 2 * std::thread::hardware_concurrency()));
     const int rc = session.loop(threads);
     // libfuse reports the signal that ended the loop; being asked to stop is a clean exit.
     const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     if (!clean) spdlog::error("FUSE loop failed ({})", rc);
+    log_accelerator_stats(passthrough ? &*passthrough : nullptr, prefetcher ? &*prefetcher : nullptr);
     return clean ? 0 : kExitFailure;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

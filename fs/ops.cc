@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "passthrough.h"
+
 namespace bkpfs {
 
 namespace {
@@ -18,12 +20,22 @@ void init(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_READDIRPLUS_AUTO);
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_ASYNC_READ);
+  // `ls -l latest/dir` resolves `latest` for every entry: the kernel keeps link targets in
+  // its page cache (the virtual links are invalidated when the timeline changes).
+  want(FUSE_CAP_CACHE_SYMLINKS);
+  // The kernel caches POSIX ACLs per inode (ls -l asks for system.posix_acl_access on every
+  // entry) and enforces them in its permission checks, as on the backing filesystem.
+  want(FUSE_CAP_POSIX_ACL);
   // More requests in flight lets readahead of big files and many small reads overlap.
   conn->max_background = 64;
   conn->congestion_threshold = 48;
-  fs.set_skip_open((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
+  // Passthrough needs every OPEN answered: the kernel's no-open shortcut is connection-wide.
+  Passthrough* passthrough = fs.passthrough();
+  const bool passing = passthrough && passthrough->negotiate();
+  fs.set_skip_open(!passing && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
   fs.set_skip_opendir((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
-  spdlog::debug("fuse: kernel {}.{}, no-open {}", conn->proto_major, conn->proto_minor, fs.skip_open());
+  spdlog::debug("fuse: kernel {}.{}, no-open {}, passthrough {}", conn->proto_major, conn->proto_minor,
+                fs.skip_open(), passing);
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 
 #include "firewall.h"
 #include "ops.h"
+#include "passthrough.h"
+#include "prefetch.h"
 
 namespace bkpfs {
 
@@ -31,6 +33,15 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (wants_write(fi->flags)) {
     fuse_reply_err(req, EROFS);
     return;
+  }
+  if (Passthrough* passthrough = fs.passthrough()) {
+    if (auto fh = passthrough->acquire(ino, [&] { return fs.open_file(ino); })) {
+      fi->fh = *fh;
+      fi->noflush = 1;  // and no keep_cache: the kernel refuses it with passthrough
+      if (Prefetcher* prefetcher = fs.prefetcher()) prefetcher->on_read(ino);
+      if (fuse_reply_open(req, fi) != 0) passthrough->release(ino);  // interrupted: no RELEASE comes
+      return;
+    }
   }
   if (fs.skip_open()) {
     fuse_reply_err(req, ENOSYS);
@@ -47,7 +58,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 constexpr size_t kSpliceFrom = 64 * 1024;
 
 void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
-  SharedFd fd = fs_of(req).read_fd(ino);
+  Filesystem& fs = fs_of(req);
+  SharedFd fd = fs.read_fd(ino);
+  if (Prefetcher* prefetcher = fs.prefetcher(); prefetcher && offset == 0) prefetcher->on_read(ino);
   if (size < kSpliceFrom) {
     thread_local std::vector<char> data(kSpliceFrom);
     ssize_t n;
@@ -65,7 +78,11 @@ void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Passthrough* passthrough = fs_of(req).passthrough();
+  if (passthrough && Passthrough::is_passthrough_fh(fi->fh)) passthrough->release(ino);
+  fuse_reply_err(req, 0);
+}
 
 
 }  // namespace
@@ -73,7 +90,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 
 void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.open = Guard<open>::call;
   ops.read = Guard<read>::call;
-  ops.release = release;
+  ops.release = Guard<release>::call;
   ops.write = refuse_write;
   ops.create = refuse_write;
   ops.fallocate = refuse_write;

@@ -26,6 +26,8 @@ std::shared_ptr<const Timeline> Timeline::build(const bkp::Destination& dest) {
       if (!snap.complete) continue;
       t->snapshots_.emplace(snap.name, series.folder);
       view.snapshots.push_back(snap.name);
+      if (auto it = snap.journal.find("xattrs"); it != snap.journal.end() && it->second == "false")
+        t->without_xattrs_.insert(snap.name);
       if (snap.time >= t->newest_time_) t->newest_time_ = snap.time;
     }
     if (view.snapshots.empty()) continue;
@@ -100,7 +102,7 @@ std::optional<std::string> Timeline::link_target(Kind link) const {
 
 bool Timeline::operator==(const Timeline& other) const {
   return snapshots_ == other.snapshots_ && series_ == other.series_ && newest_ == other.newest_ &&
-         current_ == other.current_;
+         current_ == other.current_ && without_xattrs_ == other.without_xattrs_;
 }
 
 std::optional<std::string> Timeline::series_of(const std::string& snapshot) const {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -61,6 +62,9 @@ class Timeline {
   std::optional<std::string> link_target(Kind link) const;
   // Folder (relative to DEST) of the series holding the complete snapshot `name`.
   std::optional<std::string> series_of(const std::string& snapshot) const;
+  // True when the journal of complete snapshot `name` records that none of its sources had
+  // an extended attribute or ACL (`xattrs = false`); false when it says otherwise or nothing.
+  bool known_without_xattrs(const std::string& name) const { return without_xattrs_.count(name) > 0; }
 
   bool operator==(const Timeline& other) const;
 
@@ -79,6 +83,7 @@ class Timeline {
   std::optional<std::string> newest_;
   std::optional<std::string> current_;            // first complete snapshot of series 0
   std::time_t newest_time_ = 0;
+  std::set<std::string> without_xattrs_;          // see known_without_xattrs()
 };
 
 // Keeps the current Timeline of DEST and rebuilds it when DEST changes. A change is
