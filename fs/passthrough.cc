@@ -42,6 +42,13 @@ bool has_cap_sys_admin() {
   return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
 }
 
+std::string why_refused(int err) {
+  std::string why = std::string("the kernel refused a backing file (") + std::strerror(err) + ")";
+  if (err == ELOOP) why += ": DEST is on a stacked filesystem (overlayfs, FUSE)";
+  if (err == EPERM) why += ": it needs CAP_SYS_ADMIN in the initial user namespace";
+  return why;
+}
+
 Passthrough& self(void* userdata) { return *static_cast<Filesystem*>(userdata)->passthrough(); }
 
 }  // namespace
@@ -159,7 +166,7 @@ std::optional<std::uint64_t> Passthrough::acquire(NodeId id, const std::function
   BackingMap map{fd.get(), 0, 0};
   const int backing_id = ::ioctl(device_fd_, kBackingOpen, &map);
   if (backing_id < 0) {
-    disable(std::string("the kernel refused a backing file (") + std::strerror(errno) + ")");
+    disable(why_refused(errno));
     std::lock_guard lock(mutex_);
     if (auto it = backing_.find(id); it != backing_.end()) return use(it->second);
     return std::nullopt;
