@@ -69,6 +69,13 @@ TEST(LsLong, RecordedSnapshotAnswersNotSupportedAndNoAcl) {
   EXPECT_EQ(::getxattr(file.c_str(), "system.posix_acl_access", value, sizeof value), -1);
   EXPECT_EQ(errno, ENODATA);
   EXPECT_EQ(::llistxattr(file.c_str(), value, sizeof value), 0);
+  // Tools that copy xattrs and ACLs list them first: a restore is clean.
+  RunResult cp = run({"cp", "-a", (m / "latest/src").string(), (tmp / "out").string()});
+  EXPECT_EQ(cp.status, 0) << cp.err;
+  EXPECT_EQ(cp.err, "");
+  RunResult rsync = run({"rsync", "-aHAX", (m / "latest/src/").string(), (tmp / "out2/").string()});
+  EXPECT_EQ(rsync.status, 0) << rsync.err;
+  EXPECT_EQ(read_file(tmp / "out2/dir/f0"), "x");
 }
 
 TEST(LsLong, UnrecordedSnapshotShowsXattrsAndAclsAsStored) {
