@@ -123,7 +123,9 @@ void Prefetcher::read_window(NodeId dir, const std::string& name) {
     for (std::size_t k = 0; k < scan && chosen.size() < limits_.window_files; ++k) {
       const DirEntry& e = entries[(start + k) % entries.size()];
       if (e.name == name || covered(e.name)) continue;
-      if (e.type != DT_REG && e.type != DT_UNKNOWN) continue;
+      // Only what the listing says is a regular file: opening a fifo or a device stored in
+      // the backup could block or act on the host.
+      if (e.type != DT_REG) continue;
       UniqueFd fd;
       try {
         fd = fs_.open_file(dir, e.name);
