@@ -234,6 +234,13 @@ UniqueFd Filesystem::open_file(NodeId id) {
   return open_file(node.parent, node.name);
 }
 
+std::optional<std::string> Filesystem::snapshot_of(NodeId id) const {
+  auto node = nodes_.get(id);
+  while (node && node->kind == Kind::Content) node = nodes_.get(node->parent);
+  if (!node || node->kind != Kind::SnapshotRoot) return std::nullopt;
+  return node->key;
+}
+
 struct statvfs Filesystem::statfs() const {
   struct statvfs st {};
   if (::fstatvfs(dest_fd_.get(), &st) != 0) throw_errno("statfs DEST");

@@ -71,6 +71,9 @@ class Filesystem {
   // node `id`), not cached: for the prefetcher and FUSE passthrough, which hand it on.
   UniqueFd open_file(NodeId dir, const std::string& name);
   UniqueFd open_file(NodeId id);
+  // The complete snapshot whose content node `id` is (its folder included); nullopt for the
+  // virtual tree and for nodes the kernel has forgotten.
+  std::optional<std::string> snapshot_of(NodeId id) const;
   struct statvfs statfs() const;
   // The whole value / name list; ENODATA and the like are thrown as std::system_error.
   std::string getxattr(NodeId id, const std::string& name);

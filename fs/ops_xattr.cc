@@ -37,9 +37,8 @@ bool is_acl_name(std::string_view name) {
 
 // True when `ino` is inside a snapshot recorded as holding no xattrs and no ACLs.
 bool in_snapshot_without_xattrs(const Filesystem& fs, fuse_ino_t ino) {
-  auto node = fs.nodes().get(ino);
-  while (node && node->kind == Kind::Content) node = fs.nodes().get(node->parent);
-  return node && node->kind == Kind::SnapshotRoot && fs.timeline()->known_without_xattrs(node->key);
+  const auto snapshot = fs.snapshot_of(ino);
+  return snapshot && fs.timeline()->known_without_xattrs(*snapshot);
 }
 
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
