@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,8 @@ struct Mode {
   const char* name;
   const char* options;
 };
+
+void PrintTo(const Mode& mode, std::ostream* os) { *os << mode.name << " (-o " << mode.options << ")"; }
 
 class Modes : public ::testing::TestWithParam<Mode> {
  protected:

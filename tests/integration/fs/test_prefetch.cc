@@ -7,9 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <optional>
 #include <regex>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -77,29 +75,6 @@ std::size_t windows_done(const Mount& m) {
   for (std::size_t at = log.find("prefetch: window of"); at != std::string::npos; at = log.find("prefetch: window of", at + 1))
     ++n;
   return n;
-}
-
-// How often anyone dropped this machine's page cache (/proc/vmstat).
-std::uint64_t cache_drops() {
-  std::istringstream vmstat(read_file("/proc/vmstat"));
-  std::string key;
-  std::uint64_t value = 0;
-  while (vmstat >> key >> value)
-    if (key == "drop_pagecache") return value;
-  return 0;
-}
-
-// The result of `attempt()` from a run during which nobody (another test or benchmark on
-// the machine) dropped the page cache, which would empty what residency is measured in;
-// nullopt when that happened at each of three attempts.
-template <typename F>
-auto without_cache_drops(F attempt) -> std::optional<decltype(attempt())> {
-  for (int i = 0; i < 3; ++i) {
-    const std::uint64_t before = cache_drops();
-    auto result = attempt();
-    if (cache_drops() == before) return result;
-  }
-  return std::nullopt;
 }
 
 TEST(Prefetch, OneReadStoresItsSmallSiblingsExactly) {
