@@ -75,6 +75,17 @@ TEST(LsLong, RecordedSnapshotAnswersNotSupportedAndNoAcl) {
   EXPECT_EQ(::getxattr(file.c_str(), "system.posix_acl_access", value, sizeof value), -1);
   EXPECT_EQ(errno, ENODATA);
   EXPECT_EQ(::llistxattr(file.c_str(), value, sizeof value), 0);
+  // The same file as an entry of versions/ and changes/: still that snapshot's.
+  const std::string name = snapshot_name(0);
+  for (const fs::path& entry : {m / "versions/src/dir/f0" / name, m / "changes" / name / "src/dir/f0"}) {
+    EXPECT_EQ(::lgetxattr(entry.c_str(), "security.selinux", value, sizeof value), -1) << entry;
+    EXPECT_EQ(errno, ENOTSUP) << entry;
+    EXPECT_EQ(::llistxattr(entry.c_str(), value, sizeof value), 0) << entry;
+  }
+  // The root is in no snapshot: its checks attribute, which scripts wait on, is answered.
+  const std::uint64_t checks = m.checks();
+  EXPECT_TRUE(m.wait_for_check()) << "user.bkpfs.checks of the root stopped counting";
+  EXPECT_GE(m.checks(), checks + 2);
   // Tools that copy xattrs and ACLs list them first: a restore is clean.
   RunResult cp = run({"cp", "-a", (m / "latest/src").string(), (tmp / "out").string()});
   EXPECT_EQ(cp.status, 0) << cp.err;
@@ -97,6 +108,8 @@ TEST(LsLong, UnrecordedSnapshotShowsXattrsAndAclsAsStored) {
     char value[64] = {};
     EXPECT_EQ(::lgetxattr((shown / "f0").c_str(), "user.note", value, sizeof value), 4) << key;
     EXPECT_EQ(std::string(value, 4), "kept");
+    const fs::path version = m / "versions/src/dir/f0" / snapshot_name(0);
+    EXPECT_EQ(::lgetxattr(version.c_str(), "user.note", value, sizeof value), 4) << key;
     EXPECT_EQ(::lgetxattr((shown / "f0").c_str(), "security.selinux", value, sizeof value), -1);
     EXPECT_EQ(errno, ENODATA) << "as on the backing filesystem";
     RunResult ls = run({"ls", "-l", shown.string()});

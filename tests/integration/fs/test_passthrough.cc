@@ -108,6 +108,27 @@ TEST(Passthrough, MmapMapsTheBackingContent) {
   EXPECT_EQ(count(m.unmount_and_log(), "opcode: READ "), 0u);
 }
 
+// Entries of versions/ and changes/ are files of a snapshot too: they pass through to the
+// file of the snapshot they come from.
+TEST(Passthrough, HistoryEntriesPassThroughToTheirSnapshotsFiles) {
+  TempDir tmp;
+  const fs::path dest = tmp / "dest";
+  const std::string first = snapshot_name(0), second = snapshot_name(60);
+  add_snapshot(dest, "0", first);
+  add_snapshot(dest, "0", second);  // src/file.txt differs: two versions
+  PassthroughMount m(dest, tmp / "mnt", ",debug");
+  SKIP_WITHOUT_PASSTHROUGH(m);
+  EXPECT_EQ(read_file(m.mount / "versions/src/file.txt" / (first + ".txt")), "snapshot " + first + "\n");
+  EXPECT_EQ(read_file(m.mount / "versions/src/file.txt" / (second + ".txt")), "snapshot " + second + "\n");
+  EXPECT_EQ(read_file(m.mount / "changes" / second / "src/file.txt"), "snapshot " + second + "\n");
+  const std::string log = m.unmount_and_log();
+  EXPECT_EQ(count(log, "opcode: READ "), 0u) << "passthrough reads never reach bkpfs";
+  std::smatch counters;
+  ASSERT_TRUE(std::regex_search(log, counters, std::regex(R"(passthrough: (\d+) opens, (\d+) releases)"))) << log;
+  EXPECT_EQ(counters[1], "3");
+  EXPECT_EQ(counters[2], "3");
+}
+
 TEST(Passthrough, ConcurrentOpensAndHardLinksShareAndReleaseBackingFiles) {
   TempDir tmp;
   const fs::path dest = tmp / "dest";
