@@ -101,6 +101,17 @@ class Filesystem {
   // still completes.
   std::shared_ptr<const Listing> listing_for_readdir(NodeId id, off_t offset);
   SharedFd read_fd(NodeId id);
+  // A new read-only descriptor, not cached, for the prefetcher and FUSE passthrough, which
+  // hand it on: of the file `name` in real directory node `dir`, or of file node `id` (as
+  // read_fd opens it: content, versions/ and changes/ entries alike).
+  UniqueFd open_file(NodeId dir, const std::string& name);
+  UniqueFd open_file(NodeId id);
+  // The complete snapshot whose content node `id` shows (its folder included, and entries
+  // of versions/ and changes/ too); nullopt for the virtual tree (changes/<snapshot> itself
+  // included) and for nodes the kernel has forgotten.
+  std::optional<std::string> snapshot_of(NodeId id) const;
+  // True when that snapshot's journal records that it holds no xattrs and no ACLs.
+  bool recorded_without_xattrs(NodeId id) const;
   struct statvfs statfs() const;
   // The whole value / name list; ENODATA and the like are thrown as std::system_error.
   std::string getxattr(NodeId id, const std::string& name);
@@ -138,6 +149,7 @@ class Filesystem {
 
   NodeInfo info(NodeId id) const;
   Place place(NodeId id, const Timeline& t) const;
+  std::optional<std::string> snapshot_of(NodeId id, const Timeline& t) const;
   Backing backing(NodeId id, const NodeInfo& node, const Timeline& t);
   SharedFd dir_fd(NodeId id, const Timeline& t);
   UniqueFd open_snapshot_dir(const Timeline& t, std::size_t index, const std::string& rel);

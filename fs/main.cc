@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -21,6 +22,8 @@
 #include "filesystem.h"
 #include "ops.h"
 #include "options.h"
+#include "passthrough.h"
+#include "prefetch.h"
 #include "timestamp.h"
 #include "preflight.h"
 #include "session.h"
@@ -56,6 +59,20 @@ void notify_ready() {
   if (fd) ::sendto(fd.get(), msg, sizeof(msg) - 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
 }
 
+// What the read accelerators did, for -v (the tests read it).
+void log_accelerator_stats(const Passthrough* passthrough, const Prefetcher* prefetcher) {
+  if (passthrough) {
+    const Passthrough::Stats s = passthrough->stats();
+    spdlog::debug("passthrough: {} opens, {} releases, {} backing files opened, {} closed", s.opens, s.releases,
+                  s.backing_opened, s.backing_closed);
+  }
+  if (prefetcher) {
+    const Prefetcher::Stats s = prefetcher->stats();
+    spdlog::debug("prefetch: {} windows, {} files, {} bytes read ahead, {} stored, largest window {}, {} dropped",
+                  s.windows, s.files, s.bytes, s.stored_bytes, s.largest_window, s.dropped);
+  }
+}
+
 int run_mount(const Options& opt) {
   namespace fs = std::filesystem;
   const fs::path dest = fs::absolute(opt.dest).lexically_normal();
@@ -83,9 +100,16 @@ int run_mount(const Options& opt) {
     Tuning tuning;
     tuning.answer_opendir = std::find(opt.mount.fuse.begin(), opt.mount.fuse.end(), "auto_unmount") != opt.mount.fuse.end();
     Filesystem filesystem(std::move(dest_fd), watcher, tuning);
+    std::optional<Passthrough> passthrough;  // the read accelerators the options ask for
+    if (opt.mount.passthrough) passthrough.emplace();
+    std::optional<Prefetcher> prefetcher;
+    if (opt.mount.prefetch_bytes > 0)
+      prefetcher.emplace(filesystem, PrefetchLimits{opt.mount.prefetch_bytes}, passthrough ? &*passthrough : nullptr);
+    SessionData session_data{filesystem, passthrough ? &*passthrough : nullptr, prefetcher ? &*prefetcher : nullptr};
     const fuse_lowlevel_ops ops = make_operations();
-    Session session(fuse_arguments(named), ops, &filesystem);
+    Session session(fuse_arguments(named), ops, &session_data);
     session.mount(mountpoint.string());
+    if (passthrough) passthrough->attach(session.get());
     spdlog::debug("mounted {} snapshots in {} ms", watcher.current()->snapshot_count(),
                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                       .count());
@@ -102,21 +126,27 @@ int run_mount(const Options& opt) {
     watcher.start(kRefreshPeriod, [&](const Timeline& before, const Timeline& after) {
       for (const Invalidation& i : filesystem.timeline_changed(before, after)) {
         if (i.name.empty())
-          fuse_lowlevel_notify_inval_inode(session.get(), i.node, 0, 0);  // attributes, listing, content
+          fuse_lowlevel_notify_inval_inode(session.get(), i.node, 0, 0);  // attributes, listing, content, link
         else
           fuse_lowlevel_notify_inval_entry(session.get(), i.node, i.name.c_str(), i.name.size());
       }
     });
-    // The watcher thread uses the session: it must stop first, however this scope ends.
+    if (prefetcher) prefetcher->start(session.get());
+    // The watcher and prefetch threads use the session: they stop first, however this scope ends.
     struct StopWatcher {
       TimelineWatcher& w;
-      ~StopWatcher() { w.stop(); }
-    } stop_watcher{watcher};
+      std::optional<Prefetcher>& p;
+      ~StopWatcher() {
+        w.stop();
+        if (p) p->stop();
+      }
+    } stop_watcher{watcher, prefetcher};
     const unsigned threads = std::max(4u, std::min(16u, 2 * std::thread::hardware_concurrency()));
     const int rc = session.loop(threads);
     // libfuse reports the signal that ended the loop; being asked to stop is a clean exit.
     const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     if (!clean) spdlog::error("FUSE loop failed ({})", rc);
+    log_accelerator_stats(passthrough ? &*passthrough : nullptr, prefetcher ? &*prefetcher : nullptr);
     return clean ? 0 : kExitFailure;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

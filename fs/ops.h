@@ -1,7 +1,7 @@
 // The FUSE low-level operations table. Each operation is a thin handler in one of
 // ops_entry.cc, ops_dir.cc, ops_file.cc and ops_xattr.cc: it finds the node in the
 // Filesystem, makes one call on the underlying descriptor and replies. All are wrapped
-// in the exception firewall (firewall.h). The session's userdata is the Filesystem.
+// in the exception firewall (firewall.h). The session's userdata is a SessionData.
 #pragma once
 
 #include <fuse_lowlevel.h>
@@ -12,9 +12,23 @@
 
 namespace bkpfs {
 
+class Passthrough;
+class Prefetcher;
+
+// What the operations reach through the session's userdata: the FUSE-free Filesystem and
+// the read accelerators set up at mount (passthrough.h, prefetch.h; nullptr when off),
+// which speak to the session and so live beside the Filesystem, not in it.
+struct SessionData {
+  Filesystem& fs;
+  Passthrough* passthrough = nullptr;
+  Prefetcher* prefetcher = nullptr;
+};
+
 fuse_lowlevel_ops make_operations();
 
-inline Filesystem& fs_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+inline SessionData& session_data(void* userdata) { return *static_cast<SessionData*>(userdata); }
+inline SessionData& session_data(fuse_req_t req) { return session_data(fuse_req_userdata(req)); }
+inline Filesystem& fs_of(fuse_req_t req) { return session_data(req).fs; }
 
 inline fuse_entry_param to_fuse(const Entry& e) {
   fuse_entry_param p{};

@@ -19,6 +19,8 @@
 
 #include "firewall.h"
 #include "ops.h"
+#include "passthrough.h"
+#include "prefetch.h"
 
 namespace bkpfs {
 
@@ -27,10 +29,20 @@ namespace {
 bool wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND | O_CREAT)); }
 
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Filesystem& fs = fs_of(req);
+  SessionData& session = session_data(req);
+  Filesystem& fs = session.fs;
   if (wants_write(fi->flags)) {
     fuse_reply_err(req, EROFS);
     return;
+  }
+  if (Passthrough* passthrough = session.passthrough) {
+    if (auto fh = passthrough->acquire(ino, [&] { return fs.open_file(ino); })) {
+      fi->fh = *fh;
+      fi->noflush = 1;  // and no keep_cache: the kernel refuses it with passthrough
+      if (Prefetcher* prefetcher = session.prefetcher) prefetcher->on_read(ino);
+      if (fuse_reply_open(req, fi) != 0) passthrough->release(ino);  // interrupted: no RELEASE comes
+      return;
+    }
   }
   if (fs.skip_open()) {
     fuse_reply_err(req, ENOSYS);
@@ -47,7 +59,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 constexpr size_t kSpliceFrom = 64 * 1024;
 
 void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
-  SharedFd fd = fs_of(req).read_fd(ino);
+  SessionData& session = session_data(req);
+  SharedFd fd = session.fs.read_fd(ino);
+  if (session.prefetcher && offset == 0) session.prefetcher->on_read(ino);
   if (size < kSpliceFrom) {
     thread_local std::vector<char> data(kSpliceFrom);
     ssize_t n;
@@ -65,7 +79,11 @@ void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_i
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Passthrough* passthrough = session_data(req).passthrough;
+  if (passthrough && Passthrough::is_passthrough_fh(fi->fh)) passthrough->release(ino);
+  fuse_reply_err(req, 0);
+}
 
 // SEEK_DATA and SEEK_HOLE are answered by the backing file, so cp, tar --sparse and
 // rsync -S skip the holes of a sparse file instead of reading its zeros through FUSE.
@@ -83,7 +101,7 @@ void lseek(fuse_req_t req, fuse_ino_t ino, off_t offset, int whence, fuse_file_i
 void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.open = Guard<open>::call;
   ops.read = Guard<read>::call;
-  ops.release = release;
+  ops.release = Guard<release>::call;
   ops.lseek = Guard<lseek>::call;
   ops.write = refuse_write;
   ops.create = refuse_write;

@@ -60,6 +60,20 @@ std::string escape_commas(std::string_view value) {
   return out;
 }
 
+// "4M", "512k", "65536": bytes, with an optional K, M or G (powers of 1024).
+std::size_t parse_size(const std::string& option, std::string_view value) {
+  std::size_t digits = 0;
+  while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') ++digits;
+  const std::string_view unit = value.substr(digits);
+  int shift = 0;
+  if (unit == "k" || unit == "K") shift = 10;
+  else if (unit == "m" || unit == "M") shift = 20;
+  else if (unit == "g" || unit == "G") shift = 30;
+  else if (!unit.empty()) digits = 0;
+  if (digits == 0 || digits > 12) throw UsageError("bad size in mount option '" + option + "' (e.g. prefetch=4M)");
+  return static_cast<std::size_t>(std::stoull(std::string(value.substr(0, digits)))) << shift;
+}
+
 }  // namespace
 
 MountOptions split_mount_options(const std::vector<std::string>& option_strings) {
@@ -70,6 +84,12 @@ MountOptions split_mount_options(const std::vector<std::string>& option_strings)
         out.verbosity = Verbosity::Verbose;
       } else if (o == "quiet") {
         out.verbosity = Verbosity::Quiet;
+      } else if (o == "passthrough") {
+        out.passthrough = true;
+      } else if (o == "noprefetch") {
+        out.prefetch_bytes = 0;
+      } else if (o.starts_with("prefetch=")) {
+        out.prefetch_bytes = parse_size(o, std::string_view(o).substr(9));
       } else if (is_fuse_option(o)) {
         out.fuse.push_back(std::move(o));
       } else if (is_dropped_option(o)) {
@@ -172,7 +192,11 @@ Options:
   -f, --foreground   stay in the foreground (default: detach once mounted)
   -o OPTIONS         comma-separated mount options: allow_other, allow_root,
                      auto_unmount, fsname=NAME, noexec, noatime, ..., verbose, quiet,
-                     debug (trace every FUSE request); ro, nosuid, nodev and
+                     debug (trace every FUSE request),
+                     passthrough (the kernel reads files straight from DEST;
+                     Linux 6.9+, root; see man bkpfs), prefetch=SIZE (bytes of
+                     small files read ahead when one is read; default 4M),
+                     noprefetch; ro, nosuid, nodev and
                      default_permissions are always on; fstab words such as nofail,
                      _netdev, noauto, user, defaults and rw are ignored
   -v, --verbose      debug logging

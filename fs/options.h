@@ -6,6 +6,7 @@
 // fstab-only words (nofail, _netdev, ...) that mount(8) leaves in and that are dropped.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,10 +19,15 @@ namespace bkpfs {
 enum class Command { Mount, Umount, Help, Version };
 enum class Verbosity { Quiet, Normal, Verbose };
 
+// Bytes of small files read ahead per window (see prefetch.h) unless -o prefetch=SIZE.
+inline constexpr std::size_t kDefaultPrefetchBytes = 4u << 20;
+
 struct MountOptions {
   std::vector<std::string> fuse;     // handed to libfuse (always with ro, default_permissions)
   std::vector<std::string> dropped;  // fstab-only or forced options that were ignored
   Verbosity verbosity = Verbosity::Normal;
+  bool passthrough = false;          // -o passthrough: FUSE passthrough reads (passthrough.h)
+  std::size_t prefetch_bytes = kDefaultPrefetchBytes;  // -o prefetch=SIZE; 0: -o noprefetch
 };
 
 struct Options {

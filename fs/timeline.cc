@@ -24,7 +24,8 @@ std::shared_ptr<const Timeline> Timeline::build(const bkp::Destination& dest) {
     std::vector<std::string> names;
     for (const bkp::Snapshot& snap : s.snapshots) {
       if (!snap.complete) continue;
-      t->snapshots_.push_back({snap.name, s.folder});
+      const auto xattrs = snap.journal.find("xattrs");
+      t->snapshots_.push_back({snap.name, s.folder, xattrs != snap.journal.end() && xattrs->second == "false"});
       names.push_back(snap.name);
       if (snap.time >= t->newest_time_) t->newest_time_ = snap.time;
     }
@@ -84,6 +85,11 @@ std::optional<std::size_t> Timeline::index_of(const std::string& snapshot) const
 std::optional<std::string> Timeline::series_of(const std::string& snapshot) const {
   if (auto i = index_of(snapshot)) return snapshots_[*i].series;
   return std::nullopt;
+}
+
+bool Timeline::known_without_xattrs(const std::string& snapshot) const {
+  auto i = index_of(snapshot);
+  return i && snapshots_[*i].without_xattrs;
 }
 
 std::optional<std::string> Timeline::previous_of(const std::string& snapshot) const {

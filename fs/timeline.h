@@ -57,6 +57,9 @@ using ViewTree = std::map<std::string, ViewEntry, std::less<>>;
 struct SnapshotRef {
   std::string name;    // e.g. 2026-11-20_02:00:00
   std::string series;  // its series folder, relative to DEST: "0" or a timestamp
+  // Its journal records that none of its sources had an extended attribute or ACL
+  // (`xattrs = false`); false when the journal says otherwise or nothing (older runs).
+  bool without_xattrs = false;
   bool operator==(const SnapshotRef&) const = default;
 };
 
@@ -74,6 +77,8 @@ class Timeline {
   std::optional<std::string> previous_of(const std::string& snapshot) const;
   // Its position in snapshots(), or nullopt.
   std::optional<std::size_t> index_of(const std::string& snapshot) const;
+  // True when complete snapshot `name` is recorded without xattrs (SnapshotRef).
+  bool known_without_xattrs(const std::string& name) const;
 
   bool operator==(const Timeline& other) const { return snapshots_ == other.snapshots_ && views_ == other.views_; }
 

@@ -126,6 +126,15 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
+std::uint64_t cache_drops() {
+  std::istringstream vmstat(read_file("/proc/vmstat"));
+  std::string key;
+  std::uint64_t value = 0, drops = 0;
+  while (vmstat >> key >> value)
+    if (key == "drop_pagecache" || key == "drop_slab") drops += value;
+  return drops;
+}
+
 Mount::Mount(const fs::path& dest, const fs::path& mountpoint, const std::vector<std::string>& extra)
     : mountpoint_(mountpoint), log_(mountpoint.parent_path() / (mountpoint.filename().string() + ".log")) {
   fs::create_directories(mountpoint_);

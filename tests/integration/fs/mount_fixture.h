@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,21 @@ int count_fds(pid_t pid);
 long rss_kib(pid_t pid);
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// How often anyone dropped this machine's page cache or dentries and inodes (/proc/vmstat).
+std::uint64_t cache_drops();
+// The result of `attempt()` from a run during which nobody (another test or benchmark on
+// the machine) dropped the caches, which would empty what a test of caching looks at;
+// nullopt when that happened at each of three attempts.
+template <typename F>
+auto without_cache_drops(F attempt) -> std::optional<decltype(attempt())> {
+  for (int i = 0; i < 3; ++i) {
+    const std::uint64_t before = cache_drops();
+    auto result = attempt();
+    if (cache_drops() == before) return result;
+  }
+  return std::nullopt;
+}
 
 // The real bkpfs, mounted in the foreground as a child process. The constructor returns
 // once bkpfs reports READY=1 on a NOTIFY_SOCKET (no polling of the mount table) and fails

@@ -141,6 +141,49 @@ TEST(Filesystem, ANewSnapshotInvalidatesWhatChanged) {
   EXPECT_NE(std::find(gone.begin(), gone.end(), Invalidation{by_date, S1}), gone.end());
 }
 
+// The xattr replies ask which snapshot a node shows: content below by-date/ and by-series/,
+// and entries of versions/ and changes/, each in the snapshot it comes from.
+TEST(Filesystem, SnapshotOfEveryContentNode) {
+  Fixture f;
+  auto of = [&](const std::string& path) {
+    const NodeId id = f.walk(path);
+    EXPECT_NE(id, 0u) << path;
+    return f.fsys->snapshot_of(id).value_or("none");
+  };
+  EXPECT_EQ(of("by-date/" + S1), S1);
+  EXPECT_EQ(of("by-date/" + S1 + "/home/a.txt"), S1);
+  EXPECT_EQ(of("by-date/" + S2 + "/home/b.txt"), S2);
+  EXPECT_EQ(of("by-series/" + S1 + "/" + S2 + "/home"), S2);
+  EXPECT_EQ(of("versions/home/b.txt/" + S1 + ".txt"), S1);
+  EXPECT_EQ(of("versions/home/b.txt/" + S2 + ".txt"), S2);
+  EXPECT_EQ(of("changes/" + S2 + "/home"), S2);
+  EXPECT_EQ(of("changes/" + S2 + "/home/b.txt"), S2);
+  // The virtual tree is in no snapshot (changes/<snapshot> is a filtered view of it).
+  EXPECT_FALSE(f.fsys->snapshot_of(kRootId));
+  const std::vector<std::string> virtual_paths{
+      "by-date", "latest", "by-series/current", "versions", "versions/home", "versions/home/b.txt",
+      "changes", "changes/" + S2};
+  for (const std::string& path : virtual_paths) EXPECT_EQ(of(path), "none") << path;
+}
+
+// A snapshot recorded as xattr-free is answered without the disk; the root's checks
+// attribute, which the tests and scripts wait on, is not in a snapshot and stays answered.
+TEST(Filesystem, XattrFreeSnapshotsAndTheChecksAttribute) {
+  Fixture f;
+  bkptest::write_file(f.dest / "0/cfg.ini",
+                      section(S1) + section(S2).insert(section(S2).size() - 1, "xattrs = false\n"));
+  ASSERT_TRUE(f.watcher->refresh());
+  const std::vector<std::string> in_s2{"by-date/" + S2, "by-date/" + S2 + "/home/b.txt",
+                                       "by-series/" + S1 + "/" + S2 + "/home", "versions/home/b.txt/" + S2 + ".txt",
+                                       "changes/" + S2 + "/home/b.txt"};
+  for (const std::string& path : in_s2) EXPECT_TRUE(f.fsys->recorded_without_xattrs(f.walk(path))) << path;
+  const std::vector<std::string> elsewhere{"by-date/" + S1 + "/home/b.txt", "versions/home/b.txt/" + S1 + ".txt",
+                                           "changes/" + S2, "by-date", "latest"};
+  for (const std::string& path : elsewhere) EXPECT_FALSE(f.fsys->recorded_without_xattrs(f.walk(path))) << path;
+  EXPECT_FALSE(f.fsys->recorded_without_xattrs(kRootId));
+  EXPECT_EQ(f.fsys->getxattr(kRootId, kChecksXattr), std::to_string(f.watcher->checks()));
+}
+
 // Issue 8, item 10: an empty timeline shows DEST's time, not 1970.
 TEST(Filesystem, EmptyTimelineHasTheTimeOfDest) {
   bkptest::TempDir tmp;

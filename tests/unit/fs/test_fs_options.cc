@@ -33,6 +33,23 @@ TEST(Options, OwnOptionsInsideDashO) {
   EXPECT_EQ(parse_command_line({"/d", "/m", "-overbose"}).mount.verbosity, Verbosity::Verbose);
 }
 
+TEST(Options, ReadAccelerators) {
+  const MountOptions plain = parse_command_line({"/d", "/m", "-o", "ro"}).mount;
+  EXPECT_FALSE(plain.passthrough);
+  EXPECT_EQ(plain.prefetch_bytes, kDefaultPrefetchBytes);
+  // As mount.fuse3 passes an fstab line "ro,passthrough,prefetch=512k,nofail".
+  const MountOptions fstab = parse_command_line({"/d", "/m", "-o", "ro,passthrough,prefetch=512k,nofail"}).mount;
+  EXPECT_TRUE(fstab.passthrough);
+  EXPECT_EQ(fstab.prefetch_bytes, 512u << 10);
+  EXPECT_TRUE(fstab.fuse.empty()) << "bkpfs's own words are not handed to libfuse";
+  EXPECT_EQ(split_mount_options({"prefetch=8M"}).prefetch_bytes, 8u << 20);
+  EXPECT_EQ(split_mount_options({"prefetch=65536"}).prefetch_bytes, 65536u);
+  EXPECT_EQ(split_mount_options({"prefetch=4M,noprefetch"}).prefetch_bytes, 0u);
+  EXPECT_EQ(split_mount_options({"prefetch=0"}).prefetch_bytes, 0u);
+  for (const char* bad : {"prefetch=", "prefetch=4X", "prefetch=-1", "prefetch=M", "prefetch=99999999999999"})
+    EXPECT_THROW(split_mount_options({bad}), UsageError) << bad;
+}
+
 TEST(Options, Umount) {
   Options o = parse_command_line({"umount", "/m"});
   EXPECT_EQ(o.command, Command::Umount);

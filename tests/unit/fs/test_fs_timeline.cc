@@ -124,5 +124,21 @@ TEST(ViewTree, EqualTimelinesCompareEqual) {
   EXPECT_FALSE(*Timeline::build(sample()) == *Timeline::build(d));
 }
 
+// The journal's `xattrs = false` (bkp found no xattr or ACL in any source) is a fact of the
+// snapshot that the xattr replies rely on: a journal that changes it changes the timeline.
+TEST(ViewTree, XattrFreeRecordIsPerSnapshotAndCompared) {
+  bkp::Destination d = sample();
+  d.series[1].snapshots[0].journal["xattrs"] = "false";
+  d.series[1].snapshots[1].journal["xattrs"] = "true";
+  const auto t = Timeline::build(d);
+  EXPECT_TRUE(t->known_without_xattrs(B1));
+  EXPECT_FALSE(t->known_without_xattrs(B2));  // recorded with xattrs
+  EXPECT_FALSE(t->known_without_xattrs(A1));  // no record: an older bkp
+  EXPECT_FALSE(t->known_without_xattrs(B3));  // not complete
+  EXPECT_EQ(t->views(), Timeline::build(sample())->views());
+  EXPECT_FALSE(*t == *Timeline::build(sample()));
+  EXPECT_TRUE(*t == *Timeline::build(d));
+}
+
 }  // namespace
 }  // namespace bkpfs
