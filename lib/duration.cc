@@ -13,7 +13,10 @@ namespace {
 
 constexpr int kMaxDurationPart = 1'000'000;
 
-std::optional<int> parse_number(std::string_view text, int max) {
+
+}  // namespace
+
+std::optional<int> parse_whole_number(std::string_view text, int max) {
   if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   int value = 0;
@@ -21,8 +24,6 @@ std::optional<int> parse_number(std::string_view text, int max) {
   if (err != std::errc() || end != text.data() + text.size() || value > max) return std::nullopt;
   return value;
 }
-
-}  // namespace
 
 std::string CalendarDuration::text() const {
   std::string out;
@@ -52,7 +53,7 @@ CalendarDuration parse_calendar_duration(std::string_view text, std::string_view
     const std::size_t unit_at = text.find_first_not_of("0123456789", pos);
     if (unit_at == pos || unit_at == std::string_view::npos)
       throw refuse("numbers each followed by y, m, d or h, e.g. 1y2m10d12h");
-    const auto value = parse_number(text.substr(pos, unit_at - pos), kMaxDurationPart);
+    const auto value = parse_whole_number(text.substr(pos, unit_at - pos), kMaxDurationPart);
     if (!value) throw refuse("each number at most " + std::to_string(kMaxDurationPart));
     const char unit = text[unit_at];
     int* part = unit == 'y' ? &d.years : unit == 'm' ? &d.months : unit == 'd' ? &d.days : unit == 'h' ? &d.hours : nullptr;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,9 @@ struct CalendarDuration {
 // at most once, no signs, no spaces. Throws UsageError naming `option` and the value when it
 // is empty, malformed or out of range (a part above 1,000,000).
 CalendarDuration parse_calendar_duration(std::string_view text, std::string_view option = "--keep-within");
+
+// A whole number of at most `max`, all of `text` decimal digits; nullopt otherwise.
+std::optional<int> parse_whole_number(std::string_view text, int max);
 
 // An age for people: "42s", "5m 3s", "5h 3m", "3d 2h" (the two largest units).
 std::string format_age(std::time_t seconds);

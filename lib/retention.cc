@@ -50,21 +50,12 @@ const std::array<CalendarRule, 6> kCalendarRules = {{
     {KeepRule::yearly, &RetentionRules::yearly, [](const std::tm& t, std::size_t) { return t.tm_year + 1900LL; }},
 }};
 
-// A whole number of at most `max`, all of `text` digits; nullopt otherwise.
-std::optional<int> parse_number(std::string_view text, int max) {
-  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  int value = 0;
-  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (err != std::errc() || end != text.data() + text.size() || value > max) return std::nullopt;
-  return value;
-}
 
 }  // namespace
 
 int parse_keep_count(std::string_view text, std::string_view option) {
   if (text == "unlimited") return kKeepUnlimited;
-  const auto value = parse_number(text, kMaxCount);
+  const auto value = parse_whole_number(text, kMaxCount);
   if (!value)
     throw UsageError(std::string(option) + ": '" + std::string(text) + "' is not a count (a whole number from 0 to " +
                      std::to_string(kMaxCount) + ", or 'unlimited')");

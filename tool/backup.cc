@@ -20,6 +20,7 @@
 #include "block_sharing.h"
 #include "errors.h"
 #include "hooks.h"
+#include "human_units.h"
 #include "journal.h"
 #include "link_unchanged.h"
 #include "lock.h"
@@ -220,15 +221,6 @@ int dry_run(const BackupOptions& options, RsyncPlan rsync, const std::vector<Tra
 
 }  // namespace
 
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return buf;
-}
 
 std::string summary_line(const BackupReport& r) {
   char seconds[32];

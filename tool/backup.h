@@ -37,7 +37,6 @@ struct BackupReport {
 int run_backup(const BackupOptions& options, BackupReport& report);
 
 // "1.5 MiB": bytes for people.
-std::string human_bytes(uint64_t bytes);
 
 // The one-line summary of a run, and the same as JSON.
 std::string summary_line(const BackupReport& report);

@@ -72,6 +72,17 @@ po::variables_map parse_args(int argc, const char* const argv[], const po::optio
   return vm;
 }
 
+po::variables_map parse_args_with_operands(int argc, const char* const argv[], const po::options_description& desc,
+                                           std::vector<std::string>& operands) {
+  po::options_description hidden;
+  hidden.add_options()("operands", po::value(&operands)->multitoken(), "");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("operands", -1);
+  return parse_args(argc, argv, all, positional);
+}
+
 bool print_help_if_asked(int argc, const char* const argv[], const po::options_description& desc,
                          const std::string& usage) {
   for (int i = 1; i < argc; ++i) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bkp {
 
@@ -35,6 +36,12 @@ boost::program_options::variables_map parse_args(int argc, const char* const arg
                                                  const boost::program_options::options_description& desc,
                                                  const boost::program_options::positional_options_description& positional = {},
                                                  const char* config_option = nullptr);
+
+// parse_args for a command that also takes operands (snapshot names, ...) after its
+// options: they are stored in `operands`, and do not show in --help.
+boost::program_options::variables_map parse_args_with_operands(int argc, const char* const argv[],
+                                                               const boost::program_options::options_description& desc,
+                                                               std::vector<std::string>& operands);
 
 // True (after printing usage + the option table to stdout) when --help was given.
 bool print_help_if_asked(int argc, const char* const argv[], const boost::program_options::options_description& desc,

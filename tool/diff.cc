@@ -71,12 +71,6 @@ int diff_command(int argc, const char* const argv[]) {
       ("destination,d", po::value(&opt.destination)->required(), "the destination DEST")
       ("json", po::bool_switch(&opt.json), "print JSON instead of lines");
   add_log_options(desc, opt.log);
-  po::options_description operands;
-  operands.add_options()("snapshots", po::value(&opt.snapshots)->multitoken(), "");
-  po::options_description all;
-  all.add(desc).add(operands);
-  po::positional_options_description positional;
-  positional.add("snapshots", -1);
   if (print_help_if_asked(argc, argv, desc,
                           "Usage: bkp diff -d DEST [A [B]] [--json]\n"
                           "Every path that differs between snapshots A and B, one per line, sorted, relative to\n"
@@ -84,7 +78,7 @@ int diff_command(int argc, const char* const argv[]) {
                           "owner, xattrs), T type. A directory is listed only when added or removed (+ dir/).\n"
                           "Default: the snapshot before the newest, and the newest; A alone: A and the newest.\n"))
     return kExitOk;
-  parse_args(argc, argv, all, positional);
+  parse_args_with_operands(argc, argv, desc, opt.snapshots);
   setup_logging(opt.log);
   return run_diff(opt);
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli.h"
+#include "human_units.h"
 #include "disk_usage.h"
 #include "errors.h"
 #include "logging.h"
@@ -25,15 +26,6 @@ struct ListOptions {
   LogOptions log;
 };
 
-std::string human(uint64_t bytes) {
-  const char* units[] = {"B", "K", "M", "G", "T"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f%s" : "%.1f%s", value, units[unit]);
-  return buf;
-}
 
 struct Row {
   const Series* series;
@@ -98,7 +90,7 @@ int run_list(const ListOptions& options) {
     const std::string status = std::string(status_of(*r.snapshot)) + (pinned(*r.snapshot) ? "*" : "");
     std::printf("%-21s %-21s %-9s %10s %10s %10s\n", series.c_str(), r.snapshot->name.c_str(), status.c_str(),
                 options.sizes ? std::to_string(r.usage.files).c_str() : "-",
-                options.sizes ? human(r.usage.apparent).c_str() : "-", options.sizes ? human(r.usage.added).c_str() : "-");
+                options.sizes ? human_bytes(r.usage.apparent, true).c_str() : "-", options.sizes ? human_bytes(r.usage.added, true).c_str() : "-");
   }
   return kExitOk;
 }

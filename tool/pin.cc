@@ -60,17 +60,15 @@ int pin_main(int argc, const char* const argv[], bool pinned) {
       ("help,h", "show this help")
       ("destination,d", po::value(&opt.destination)->required(), "the destination DEST");
   add_log_options(desc, opt.log);
-  po::options_description operand;
-  operand.add_options()("snapshot", po::value(&opt.snapshot)->required(), "");
-  po::options_description all;
-  all.add(desc).add(operand);
-  po::positional_options_description positional;
-  positional.add("snapshot", 1);
   const std::string usage = pinned ? "Usage: bkp pin -d DEST SNAPSHOT\n"
                                      "Pins a complete snapshot (pinned = true in its journal section): prune never removes it.\n"
                                    : "Usage: bkp unpin -d DEST SNAPSHOT\nUnpins a snapshot: prune's rules apply to it again.\n";
   if (print_help_if_asked(argc, argv, desc, usage)) return kExitOk;
-  parse_args(argc, argv, all, positional);
+  std::vector<std::string> operands;
+  parse_args_with_operands(argc, argv, desc, operands);
+  if (operands.size() != 1)
+    throw UsageError(std::string(pinned ? "pin" : "unpin") + ": name one snapshot; see bkp " + (pinned ? "pin" : "unpin") + " --help");
+  opt.snapshot = operands.front();
   setup_logging(opt.log);
   return set_pin(opt, pinned);
 }

@@ -179,19 +179,13 @@ int prune_command(int argc, const char* const argv[]) {
       ("dry-run,n", po::bool_switch(&request.dry_run), "say what would be kept and removed, and why; change nothing")
       ("json", po::bool_switch(&request.json), "print the decisions as JSON");
   add_log_options(desc, log);
-  po::options_description operands;
-  operands.add_options()("snapshots", po::value(&request.remove)->multitoken(), "");
-  po::options_description all;
-  all.add(desc).add(operands);
-  po::positional_options_description positional;
-  positional.add("snapshots", -1);
   if (print_help_if_asked(argc, argv, desc,
                           "Usage: bkp prune -d DEST KEEP-RULES... [SNAPSHOT...] [--dry-run] [--json]\n"
                           "Removes every complete snapshot that no keep rule keeps (restic's forget rules, over\n"
                           "all series): the newest and pinned snapshots are always kept. Named snapshots are\n"
                           "removed as well. See bkp(1), RETENTION.\n"))
     return kExitOk;
-  parse_args(argc, argv, all, positional);
+  parse_args_with_operands(argc, argv, desc, request.remove);
   setup_logging(log);
   request.rules = keep.rules();
   if (request.rules.empty() && request.remove.empty())

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "backup.h"
+#include "human_units.h"
 #include "backup_options.h"
 #include "child_process.h"
 #include "cli.h"

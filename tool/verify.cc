@@ -13,6 +13,7 @@
 
 #include "verification.h"
 #include "cli.h"
+#include "human_units.h"
 #include "errors.h"
 #include "lock.h"
 #include "logging.h"
@@ -41,15 +42,6 @@ constexpr const char* kUsage =
     "an undamaged copy in another snapshot or series where there is one. Never changes a\n"
     "snapshot. Exit 0 clean, 1 damage found, 2 usage. See VERIFY in bkp(1).\n";
 
-std::string human(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return buf;
-}
 
 const char* problem_name(Problem p) {
   return p == Problem::damaged ? "damaged" : p == Problem::missing ? "missing" : "unreadable";
@@ -76,7 +68,7 @@ void show_progress(const VerifyProgress& p, std::chrono::steady_clock::time_poin
   const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
   std::fprintf(stderr, "\rbkp verify: %llu/%llu files, %s read, %s/s   %s",
                static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
-               human(p.bytes_done).c_str(), human(static_cast<uint64_t>(rate)).c_str(), done ? "\n" : "");
+               human_bytes(p.bytes_done).c_str(), human_bytes(static_cast<uint64_t>(rate)).c_str(), done ? "\n" : "");
   std::fflush(stderr);
 }
 
@@ -143,7 +135,7 @@ void print_text(const Destination& dest, const VerifyReport& r, const Subset& su
   std::printf("verified %zu snapshot%s (%s): read %llu of %llu files, %s in %.1f s: %zu damaged, %zu unreadable, %zu missing\n",
               r.snapshots.size(), r.snapshots.size() == 1 ? "" : "s", subset.all() ? "every file" : ("subset " + subset.describe()).c_str(),
               static_cast<unsigned long long>(r.files_read), static_cast<unsigned long long>(r.inodes),
-              human(r.bytes_read).c_str(), seconds, counts[0], counts[2], counts[1]);
+              human_bytes(r.bytes_read).c_str(), seconds, counts[0], counts[2], counts[1]);
   if (r.unrecorded > 0)
     std::printf("note: %llu files are on disk but not in their snapshot's record (unreadable when it was made)\n",
                 static_cast<unsigned long long>(r.unrecorded));
