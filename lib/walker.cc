@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <exception>
@@ -63,6 +64,8 @@ class Walk {
       report(dir_path, errno);
       if (names.empty()) return;
     }
+    if (options_.inode_order)
+      std::sort(names.begin(), names.end(), [](const Name& a, const Name& b) { return a.ino < b.ino; });
     for (const Name& n : names) {
       if (stopped_) return;
       std::string path = dir_path.empty() ? n.name : dir_path + "/" + n.name;

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "block_sharing.h"
+#include "copy_plain_files.h"
 #include "errors.h"
 #include "journal.h"
 #include "link_unchanged.h"
@@ -146,6 +147,26 @@ void prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources
     total.directories += one.directories;
   }
   spdlog::debug("linked {} unchanged files in {} directories to {}", total.linked, total.directories, plan.base->name);
+}
+
+// A full run copies the plain files of local sources itself (copy_plain_files.h) and
+// rsync fills in the rest with --ignore-existing; not when rsync's filter rules decide what
+// is excluded, nor when files of an interrupted run are reused (--link-dest). Remote
+// sources (host:path) are rsync's alone.
+PlainCopyStats precopy_plain_files(const RsyncPlan& rsync) {
+  PlainCopyStats total;
+  if (!rsync.excludes.empty() || !rsync.exclude_from.empty() || !rsync.link_dests.empty()) return total;
+  for (const auto& src : rsync.sources) {
+    if (!src.is_absolute()) continue;
+    const PlainCopyStats one = copy_plain_files(src, rsync.target / src.filename(),
+                                                {.skip_xattrs = rsync.xattrs || rsync.acls, .sparse = rsync.sparse});
+    total.files += one.files;
+    total.bytes += one.bytes;
+    total.directories += one.directories;
+  }
+  spdlog::debug("copied {} plain files ({} bytes) into {} directories before rsync", total.files, total.bytes,
+                total.directories);
+  return total;
 }
 
 // On reflink filesystems, changed files share their unchanged blocks with their previous
@@ -299,16 +320,20 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   if (::mkdirat(series_fd.get(), name.c_str(), 0755) != 0)
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
-  rsync.prelinked = plan.base != nullptr;
-  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
   rsync.target = target;
   rsync.link_dests = link_dests_of(plan, series_dir);
+  rsync.prelinked = plan.base != nullptr;
+  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
+  const PlainCopyStats precopied = rsync.prelinked ? PlainCopyStats{} : precopy_plain_files(rsync);
+  rsync.prelinked = rsync.prelinked || precopied.files > 0;
   const auto argv = build_rsync_argv(rsync);
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + a;
   spdlog::debug("running: {}", shown);
 
-  const RsyncResult result = run_rsync(argv, rsync.progress);
+  RsyncResult result = run_rsync(argv, rsync.progress);
+  result.files += precopied.files;  // what rsync did not transfer because bkp had
+  result.bytes += precopied.bytes;
   const RsyncOutcome outcome = classify_rsync_result(result);
   if (result.paths_too_long > 0) spdlog::error("{}", deep_path_advice(result.paths_too_long));
   if (outcome == RsyncOutcome::failed) {
