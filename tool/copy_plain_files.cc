@@ -70,7 +70,7 @@ class JobQueue {
     if (jobs_.empty()) return std::nullopt;
     CopyJob job = std::move(jobs_.front());
     jobs_.pop_front();
-    not_full_.notify_one();
+    if (jobs_.size() == kQueuedFiles / 2) not_full_.notify_one();  // the walk refills half a queue at a time
     return job;
   }
   void close() {
@@ -137,14 +137,16 @@ bool unchanged_meanwhile(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
-// Every byte of `in` into `out`, in the kernel. The number of bytes, or -1 (errno set).
-off_t copy_all(int in, int out) {
+// The `size` bytes of `in` into `out`, in the kernel. The number of bytes copied (fewer
+// if the file shrank), or -1 (errno set). A file that grew meanwhile has a new mtime.
+off_t copy_all(int in, int out, off_t size) {
   off_t offset = 0;
-  for (;;) {
-    const ssize_t n = ::sendfile(out, in, &offset, 1 << 30);
-    if (n == 0) return offset;
+  while (offset < size) {
+    const ssize_t n = ::sendfile(out, in, &offset, static_cast<size_t>(std::min<off_t>(size - offset, 1 << 30)));
+    if (n == 0) break;
     if (n < 0 && errno != EINTR) return -1;
   }
+  return offset;
 }
 
 constexpr off_t kHasZeroSector = -2;
@@ -257,7 +259,7 @@ class Copier {
     // the filesystem gives every new file could not be removed).
     if (policy_.skip_xattrs && has_xattrs(out.get())) return Outcome::left;
     if (before.st_size >= (1 << 20)) ::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
-    size = policy_.sparse ? copy_unless_zero_sector(in, out.get(), buffer) : copy_all(in, out.get());
+    size = policy_.sparse ? copy_unless_zero_sector(in, out.get(), buffer) : copy_all(in, out.get(), before.st_size);
     if (size < 0) return size == -1 && stops_everything(errno) ? Outcome::stop : Outcome::left;
     struct stat after {};
     if (::fstat(in, &after) != 0 || !unchanged_meanwhile(before, after) || size != before.st_size)
