@@ -185,6 +185,20 @@ bool link_as(int fd, int dir, const char* name) {
   return ::linkat(AT_FDCWD, self.c_str(), dir, name, AT_SYMLINK_FOLLOW) == 0;
 }
 
+// True when the open directory `dir` is `root` or lies below it: each ".." up to "/" is
+// compared with it by device and inode, which no symlink in a path can disguise.
+bool lies_within(const struct stat& root, int dir) {
+  UniqueFd at(::openat(dir, ".", kDirFlags));
+  for (struct stat st {}; at && ::fstat(at.get(), &st) == 0;) {
+    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) return true;
+    UniqueFd up(::openat(at.get(), "..", kDirFlags));
+    struct stat parent {};
+    if (!up || ::fstat(up.get(), &parent) != 0 || (parent.st_dev == st.st_dev && parent.st_ino == st.st_ino)) break;
+    at = std::move(up);
+  }
+  return false;
+}
+
 class Copier {
  public:
   Copier(const PlainCopyPolicy& policy, std::size_t longest_root, UniqueFd target)
@@ -288,6 +302,11 @@ class Copier {
 PlainCopyStats copy_plain_files(const fs::path& source, const fs::path& target, const PlainCopyPolicy& policy) {
   UniqueFd src(::open(source.c_str(), kDirFlags));
   if (!src) return {};  // a symlink (rsync copies the link) or unreadable (rsync reports it)
+  // A destination inside the source: rsync copies the start of the new snapshot into itself;
+  // a copy here would give it one more level of that to copy.
+  struct stat root {};
+  UniqueFd snapshot(::open(target.parent_path().c_str(), kDirFlags));
+  if (::fstat(src.get(), &root) != 0 || !snapshot || lies_within(root, snapshot.get())) return {};
   if (::mkdir(target.c_str(), 0700) != 0) return {};
   UniqueFd dst(::open(target.c_str(), kDirFlags));
   if (!dst || passes_on_an_acl(dst.get())) return {};

@@ -46,7 +46,7 @@ struct PlainCopyStats {
 
 // Copies the plain files of the local directory `source` into `target`, which must not
 // exist yet (it is created, private, for rsync to complete). A `source` that is a symlink
-// is left alone (rsync copies the link itself).
+// (rsync copies the link itself), or that holds the target, is left alone.
 PlainCopyStats copy_plain_files(const std::filesystem::path& source, const std::filesystem::path& target,
                                 const PlainCopyPolicy& policy);
 

@@ -360,3 +360,19 @@ TEST(FullCopy, ARunWithExcludesLeavesEverythingToRsync) {
   const auto* snap = store.newest_complete();
   EXPECT_EQ(regular_files(snap->path / "src"), std::set<std::string>{"keep.txt"});
 }
+
+// A destination inside the source: rsync alone copies the new snapshot's start (an empty
+// folder) into it; bkp copies nothing itself, so it gets no further than that either.
+TEST(FullCopy, ADestinationInsideTheSourceIsLeftToRsync) {
+  TempDir tmp;
+  const fs::path src = tmp / "src";
+  write_file(src / "a/f", "f\n");
+  const auto r = run_bkp({"-v", "-s", src.string(), "-d", (src / "dest").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("copied 0 plain files"), std::string::npos) << r.err;
+  const bkp::Destination store = bkp::Destination::scan(src / "dest");
+  const auto* snap = store.newest_complete();
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(read_file(snap->path / "src/a/f"), "f\n");
+  EXPECT_FALSE(fs::exists(snap->path / "src/dest/0" / snap->name / "src"));
+}
