@@ -121,7 +121,7 @@ bool stops_everything(int err) {
 }
 
 // Any extended attribute (ACLs included), or one that cannot be listed.
-bool has_xattrs(int fd) {
+bool has_any_xattr(int fd) {
   const ssize_t n = ::flistxattr(fd, nullptr, 0);
   return n > 0 || (n < 0 && errno != ENOTSUP);
 }
@@ -266,12 +266,12 @@ class Copier {
     const int in = job.file.get();
     struct stat before {};
     if (::fstat(in, &before) != 0 || !is_plain_file(before) || !owners_.kept(before)) return Outcome::left;
-    if (policy_.skip_xattrs && has_xattrs(in)) return Outcome::left;
+    if (policy_.skip_xattrs && has_any_xattr(in)) return Outcome::left;
     UniqueFd out(::openat(job.into->get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
     if (!out) return stops_everything(errno) ? Outcome::stop : Outcome::left;
     // rsync --xattrs would leave the copy with no xattrs but the source's (a security label
     // the filesystem gives every new file could not be removed).
-    if (policy_.skip_xattrs && has_xattrs(out.get())) return Outcome::left;
+    if (policy_.skip_xattrs && has_any_xattr(out.get())) return Outcome::left;
     if (before.st_size >= (1 << 20)) ::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
     size = policy_.sparse ? copy_unless_zero_sector(in, out.get(), buffer) : copy_all(in, out.get(), before.st_size);
     if (size < 0) return size == -1 && stops_everything(errno) ? Outcome::stop : Outcome::left;
