@@ -149,14 +149,14 @@ void prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources
   spdlog::debug("linked {} unchanged files in {} directories to {}", total.linked, total.directories, plan.base->name);
 }
 
-// A full run copies the plain files of local sources itself (copy_plain_files.h) and
+// A full run copies the plain files of the local sources itself (copy_plain_files.h) and
 // rsync fills in the rest with --ignore-existing; not when rsync's filter rules decide what
 // is excluded, nor when files of an interrupted run are reused (--link-dest). Remote
 // sources (host:path) are rsync's alone.
-PlainCopyStats precopy_plain_files(const RsyncPlan& rsync) {
+PlainCopyStats precopy_plain_files(const std::vector<fs::path>& local_sources, const RsyncPlan& rsync) {
   PlainCopyStats total;
   if (!rsync.excludes.empty() || !rsync.exclude_from.empty() || !rsync.link_dests.empty()) return total;
-  for (const auto& src : rsync.sources) {
+  for (const auto& src : local_sources) {
     if (!src.is_absolute()) continue;
     const PlainCopyStats one = copy_plain_files(src, rsync.target / src.filename(),
                                                 {.skip_xattrs = rsync.xattrs || rsync.acls, .sparse = rsync.sparse});
@@ -324,7 +324,7 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   rsync.link_dests = link_dests_of(plan, series_dir);
   rsync.prelinked = plan.base != nullptr;
   if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
-  const PlainCopyStats precopied = rsync.prelinked ? PlainCopyStats{} : precopy_plain_files(rsync);
+  const PlainCopyStats precopied = rsync.prelinked ? PlainCopyStats{} : precopy_plain_files(sources, rsync);
   rsync.prelinked = rsync.prelinked || precopied.files > 0;
   const auto argv = build_rsync_argv(rsync);
   std::string shown;
