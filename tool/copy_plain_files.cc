@@ -272,7 +272,6 @@ class Copier {
     // rsync --xattrs would leave the copy with no xattrs but the source's (a security label
     // the filesystem gives every new file could not be removed).
     if (policy_.skip_xattrs && has_any_xattr(out.get())) return Outcome::left;
-    if (before.st_size >= (1 << 20)) ::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
     size = policy_.sparse ? copy_unless_zero_sector(in, out.get(), buffer) : copy_all(in, out.get(), before.st_size);
     if (size < 0) return size == -1 && stops_everything(errno) ? Outcome::stop : Outcome::left;
     struct stat after {};
