@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -96,6 +97,8 @@ class Walk {
   void content(const DirPtr& dir) {
     std::vector<Name> names;
     if (!read_directory(dir->fd, names)) report(dir->path, errno);
+    if (options_.inode_order)  // the disk's order: far fewer seeks when files are read
+      std::sort(names.begin(), names.end(), [](const Name& a, const Name& b) { return a.ino < b.ino; });
     for (const Name& n : names) {
       if (stopped_) break;
       std::string path = dir->path.empty() ? n.name : dir->path + "/" + n.name;

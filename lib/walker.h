@@ -48,6 +48,10 @@ struct WalkOptions {
   // false: only the type and inode number are filled in (from readdir), saving a stat per
   // entry where the caller needs no more.
   bool stat = true;
+  // true: a directory's entries are visited by inode number, which on ext4 and XFS follows
+  // their place on disk (a cold walk or copy then reads ahead instead of seeking), rather
+  // than in readdir's (hash) order.
+  bool inode_order = false;
 };
 
 // One entry of a directory as readdir gives it: no stat (d_ino and d_type only).

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "block_sharing.h"
+#include "copy_plain_files.h"
 #include "errors.h"
 #include "hooks.h"
 #include "human_units.h"
@@ -165,6 +166,26 @@ void prelink_unchanged(const RunPlan& plan, const std::vector<fs::path>& sources
   spdlog::debug("linked {} unchanged files in {} directories to {}", total.linked, total.directories, plan.base->name);
 }
 
+// A full run copies the plain files of the local sources itself (copy_plain_files.h) and
+// rsync fills in the rest with --ignore-existing; not when rsync's filter rules decide what
+// is excluded, nor when files of an interrupted run are reused (--link-dest). Remote
+// sources (host:path) are rsync's alone.
+PlainCopyStats precopy_plain_files(const std::vector<fs::path>& local_sources, const RsyncPlan& rsync) {
+  PlainCopyStats total;
+  if (!rsync.excludes.empty() || !rsync.exclude_from.empty() || !rsync.link_dests.empty()) return total;
+  for (const auto& src : local_sources) {
+    if (!src.is_absolute()) continue;
+    const PlainCopyStats one = copy_plain_files(src, rsync.target / src.filename(),
+                                                {.skip_xattrs = rsync.xattrs || rsync.acls, .sparse = rsync.sparse});
+    total.files += one.files;
+    total.bytes += one.bytes;
+    total.directories += one.directories;
+  }
+  spdlog::debug("copied {} plain files ({} bytes) into {} directories before rsync", total.files, total.bytes,
+                total.directories);
+  return total;
+}
+
 // On reflink filesystems, changed files share their unchanged blocks with their previous
 // version; elsewhere an increment costs whole changed files, as with plain hard links.
 SharingStats share_changed_blocks(const RunPlan& plan, const fs::path& target, bool wanted, bool supported) {
@@ -310,13 +331,17 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   if (::mkdirat(series_fd.get(), name.c_str(), 0755) != 0)
     throw Failure(target.string() + ": cannot create it: " + std::strerror(errno));
 
-  rsync.prelinked = plan.base != nullptr;
-  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
   rsync.target = target;
   rsync.link_dests = link_dests_of(plan, series_dir);
-  const TransferRun transfer = run_transfers(rsync, transfers, {options.rsh, features.acls, features.xattrs},
-                                             plan.base ? std::optional(plan.base->path) : std::nullopt);
-  const RsyncResult& result = transfer.result;
+  rsync.prelinked = plan.base != nullptr;
+  if (rsync.prelinked) prelink_unchanged(plan, sources, target, features, options.checksum);
+  const PlainCopyStats precopied = rsync.prelinked ? PlainCopyStats{} : precopy_plain_files(sources, rsync);
+  rsync.prelinked = rsync.prelinked || precopied.files > 0;
+  TransferRun transfer = run_transfers(rsync, transfers, {options.rsh, features.acls, features.xattrs},
+                                       plan.base ? std::optional(plan.base->path) : std::nullopt);
+  RsyncResult& result = transfer.result;
+  result.files += precopied.files;  // what rsync did not transfer because bkp had
+  result.bytes += precopied.bytes;
   const RsyncOutcome outcome = classify_rsync_result(result);
   if (result.paths_too_long > 0) spdlog::error("{}", deep_path_advice(result.paths_too_long));
   if (outcome == RsyncOutcome::failed) {

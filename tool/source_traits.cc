@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "plain_file.h"
 #include "walker.h"
 #include "xattrs.h"
 
@@ -16,7 +17,7 @@ SourceTraits scan_source_traits(const std::vector<std::filesystem::path>& source
     if (has_xattrs(AT_FDCWD, src.c_str())) xattrs = true;
     try {
       walk_tree(src, {.enter = [&](const WalkEntry& e) {
-        if (S_ISREG(e.st.st_mode) && static_cast<off_t>(e.st.st_blocks) * 512 < e.st.st_size) sparse = true;
+        if (has_holes(e.st)) sparse = true;
         if (!xattrs && has_xattrs(e.dir_fd, e.name)) xattrs = true;
         return xattrs && sparse ? Visit::stop : Visit::descend;
       }}, {.threads = 2});

@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -167,6 +168,17 @@ TEST_F(Tree, AnExceptionFromACallbackEndsTheWalkOnEveryThread) {
       EXPECT_EQ(calls.load(), 20);
     }
   }
+}
+
+TEST_F(Tree, InodeOrderVisitsADirectorysEntriesByInodeNumber) {
+  for (int i = 0; i < 200; ++i) std::ofstream(root / "d" / ("n" + std::to_string(i * 7919 % 200))) << i;
+  std::vector<ino_t> seen;
+  walk_tree(root / "d", {.enter = [&](const WalkEntry& e) {
+    seen.push_back(e.st.st_ino);
+    return Visit::descend;
+  }}, {.inode_order = true});
+  EXPECT_EQ(seen.size(), 201u);  // and the symlink
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
 }
 
 TEST_F(Tree, OpenBeneathRefusesSymlinksAndEscapes) {

@@ -106,6 +106,19 @@ TEST_P(Reflink, FullRunSharesOnlyWhenAsked) {
   EXPECT_GT(loop->used() - before, 128 * kMiB);
 }
 
+// bkp copies plain files itself in a full run; even from a source on the same reflink
+// filesystem it writes new blocks (sendfile, never copy_file_range, which would clone).
+TEST_P(Reflink, AFullRunFromTheSameFilesystemSharesNoBlocks) {
+  const fs::path local = loop->path() / "src";
+  write_big_file(local / "vm.img", 128 * kMiB, 'l');
+  const uint64_t before = loop->used();
+  const auto r = run_bkp({"-v", "-s", local.string(), "-d", dest.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("copied 1 plain files"), std::string::npos) << r.err;
+  EXPECT_GT(loop->used() - before, 128 * kMiB);
+  EXPECT_EQ(manifest(local), manifest(newest() / "src"));
+}
+
 TEST_P(Reflink, KilledRunLeavesOlderSnapshotsIntact) {
   ASSERT_EQ(backup().status, 0);
   const fs::path first = newest();
