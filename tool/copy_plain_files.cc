@@ -8,9 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -20,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bounded_queue.h"
 #include "plain_file.h"
 #include "unique_fd.h"
 #include "walker.h"
@@ -51,40 +50,6 @@ struct CopyJob {
   UniqueFd file;    // the source file, open
   SharedDir into;   // the target directory its copy is linked into
   std::string name;
-};
-
-// Handed from the walk to the copying threads; the walk waits while it is full.
-class JobQueue {
- public:
-  void push(CopyJob job) {
-    std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return jobs_.size() < kQueuedFiles || closed_; });
-    if (closed_) return;
-    jobs_.push_back(std::move(job));
-    not_empty_.notify_one();
-  }
-  // Empty once the queue is closed and drained.
-  std::optional<CopyJob> pop() {
-    std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !jobs_.empty() || closed_; });
-    if (jobs_.empty()) return std::nullopt;
-    CopyJob job = std::move(jobs_.front());
-    jobs_.pop_front();
-    if (jobs_.size() == kQueuedFiles / 2) not_full_.notify_one();  // the walk refills half a queue at a time
-    return job;
-  }
-  void close() {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<CopyJob> jobs_;
-  bool closed_ = false;
 };
 
 // rsync -a keeps every owner when it runs as root (bkp passes --numeric-ids then: by
@@ -291,7 +256,7 @@ class Copier {
   const Owners owners_;
   std::mutex dirs_mutex_;
   std::unordered_map<std::string, SharedDir> dirs_;  // target directories open on the walk's paths
-  JobQueue queue_;
+  BoundedQueue<CopyJob> queue_{kQueuedFiles};  // from the walk to the copying threads
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> files_{0}, bytes_{0}, directories_{1};  // the target itself
 };
