@@ -22,15 +22,17 @@ void write_all(int fd, const std::string& text, const std::string& what) {
   }
 }
 
-void fill_and_close(UniqueFd fd, const std::string& text, const std::string& what) {
+void fill_and_close(UniqueFd fd, const std::string& text, const std::string& what,
+                    Durability durability = Durability::fsync) {
   write_all(fd.get(), text, what);
-  if (::fsync(fd.get()) != 0) throw_errno("cannot write " + what);
+  if (durability == Durability::fsync && ::fsync(fd.get()) != 0) throw_errno("cannot write " + what);
   if (::close(fd.release()) != 0) throw_errno("cannot write " + what);
 }
 
 }  // namespace
 
-void replace_file_atomically(int dir_fd, const std::string& name, const std::string& text, unsigned mode) {
+void replace_file_atomically(int dir_fd, const std::string& name, const std::string& text, unsigned mode,
+                             Durability durability) {
   std::random_device random;
   std::string tmp;
   UniqueFd fd;
@@ -40,13 +42,13 @@ void replace_file_atomically(int dir_fd, const std::string& name, const std::str
     if (!fd && (errno != EEXIST || attempt > 100)) throw_errno("cannot write " + tmp);
   }
   try {
-    fill_and_close(std::move(fd), text, tmp);
+    fill_and_close(std::move(fd), text, tmp, durability);
     if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) throw_errno("cannot replace " + name);
   } catch (...) {
     ::unlinkat(dir_fd, tmp.c_str(), 0);
     throw;
   }
-  ::fsync(dir_fd);
+  if (durability == Durability::fsync) ::fsync(dir_fd);
 }
 
 void write_new_file(int dir_fd, const std::string& name, const std::string& text, unsigned mode) {

@@ -179,12 +179,13 @@ bool has_checksum_record(int series_fd, const std::string& snapshot) {
          S_ISREG(st.st_mode);
 }
 
-void write_checksum_record(int series_fd, const std::string& snapshot, const ChecksumRecord& record) {
+void write_checksum_record(int series_fd, const std::string& snapshot, const ChecksumRecord& record,
+                           Durability durability) {
   if (::mkdirat(series_fd, kChecksumDir, 0755) != 0 && errno != EEXIST) throw_errno(std::string(kChecksumDir) + ": cannot create it");
   UniqueFd dir(::openat(series_fd, kChecksumDir, kDirFlags));
   if (!dir) throw_errno(std::string(kChecksumDir) + (errno == ENOTDIR || errno == ELOOP ? ": not a real directory" : ": cannot open it"));
   try {
-    replace_file_atomically(dir.get(), checksum_record_name(snapshot), record.text());
+    replace_file_atomically(dir.get(), checksum_record_name(snapshot), record.text(), 0644, durability);
   } catch (const std::system_error& e) {
     throw std::system_error(e.code(), display_name(snapshot) + ": cannot write it");
   }

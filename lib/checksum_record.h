@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "atomic_file.h"
 #include "content_hash.h"
 
 namespace bkp {
@@ -77,8 +78,10 @@ bool has_checksum_record(int series_fd, const std::string& snapshot);
 
 // Writes (or replaces) the record of `snapshot` atomically (atomic_file.h), creating the
 // .bkp-checksums folder when needed; refuses a symlink in its place. Throws
-// std::system_error naming what failed.
-void write_checksum_record(int series_fd, const std::string& snapshot, const ChecksumRecord& record);
+// std::system_error naming what failed. A backup run leaves the fsync to its syncfs of the
+// destination, which comes before its journal says complete.
+void write_checksum_record(int series_fd, const std::string& snapshot, const ChecksumRecord& record,
+                           Durability durability = Durability::fsync);
 
 // For prune: the snapshot `snapshot` of the open series directory is gone (or going), so
 // its record goes too. True when there was one; a missing record is not an error.

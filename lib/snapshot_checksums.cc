@@ -31,22 +31,27 @@ std::vector<FileName> regular_files(int root_fd) {
 
 ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
                                  const std::function<std::optional<ChecksumRecord>()>& load_previous,
-                                 RecordStats& stats, const HashOptions& options) {
-  // The previous record and the inodes at its paths, found beside the walk of the new tree.
+                                 const ChecksumsByPath& written, RecordStats& stats, const HashOptions& options) {
+  // The previous record and the inodes at its paths: read, and walked, beside the walk of
+  // the new tree (three threads: the record's parsing takes about as long as a walk).
   struct Previous {
     std::optional<ChecksumRecord> record;
     std::vector<ino_t> ino;  // of record->entries()[i].path in the previous snapshot, 0 if none
   };
-  auto previous = std::async(std::launch::async, [&] {
-    Previous p;
-    if (previous_fd < 0 || !load_previous || !(p.record = load_previous()) || p.record->empty()) return p;
-    p.ino.assign(p.record->size(), 0);
-    for (const FileName& f : regular_files(previous_fd))
-      if (const long i = p.record->index_of(f.path); i >= 0) p.ino[static_cast<size_t>(i)] = f.ino;
-    return p;
+  const bool has_previous = previous_fd >= 0 && load_previous;
+  auto previous_record = std::async(std::launch::async, [&] { return has_previous ? load_previous() : std::nullopt; });
+  auto previous_files = std::async(std::launch::async, [&] {
+    return has_previous ? regular_files(previous_fd) : std::vector<FileName>();
   });
   const std::vector<FileName> files = regular_files(snapshot_fd);
-  const Previous before = previous.get();
+  Previous before;
+  before.record = previous_record.get();
+  const std::vector<FileName> previous_names = previous_files.get();
+  if (before.record && !before.record->empty()) {
+    before.ino.assign(before.record->size(), 0);
+    for (const FileName& f : previous_names)
+      if (const long i = before.record->index_of(f.path); i >= 0) before.ino[static_cast<size_t>(i)] = f.ino;
+  }
   // Inode -> checksum of the files the increment linked: the same inode at the same path
   // in the previous snapshot, whose record has that path.
   std::unordered_map<ino_t, Checksum> known(files.size());
@@ -54,6 +59,11 @@ ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
     for (const FileName& f : files)
       if (const long i = before.record->index_of(f.path); i >= 0 && before.ino[static_cast<size_t>(i)] == f.ino)
         known.emplace(f.ino, before.record->entries()[static_cast<size_t>(i)].sum);
+  // Then what rsync wrote: a name of an inode is enough, as for the links above.
+  if (!written.empty())
+    for (const FileName& f : files)
+      if (const auto w = written.find(f.path); w != written.end() && known.emplace(f.ino, w->second).second)
+        ++stats.from_rsync;
   // The other inodes are read once each, however many names they have here.
   std::unordered_map<ino_t, size_t> task_of;
   std::vector<HashTask> tasks;

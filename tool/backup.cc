@@ -295,6 +295,7 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   rsync.acls = features.acls && traits.xattrs;
   rsync.xattrs = features.xattrs && traits.xattrs;
   rsync.sparse = traits.sparse;
+  rsync.report_checksums = rsync_has_xxh128(rsync.rsync);
   if (!features.acls || !features.xattrs)
     spdlog::warn("destination {} does not support {}; they are not preserved", dest_root.string(),
                  !features.acls && !features.xattrs ? "ACLs and extended attributes"
@@ -358,7 +359,8 @@ int run_backup(const BackupOptions& options, BackupReport& report) {
   }
   spdlog::debug("rsync finished with exit status {}", result.exit_code);
   const SharingStats sharing = share_changed_blocks(plan, target, options.reflink, features.reflink);
-  const JournalFields checksums = record_checksums(series_fd.get(), series_dir, name, plan.base);
+  const JournalFields checksums =
+      record_checksums(series_fd.get(), series_dir, name, plan.base, result.written_checksums);
   sync_filesystem(series_fd.get());
   spdlog::debug("snapshot data is on disk");
   // Remote sources are copied with their xattrs and ACLs whenever DEST keeps them, unseen.

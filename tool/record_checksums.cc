@@ -13,7 +13,7 @@
 namespace bkp {
 
 JournalFields record_checksums(int series_fd, const std::filesystem::path& series_dir, const std::string& name,
-                               const Snapshot* previous) {
+                               const Snapshot* previous, const ChecksumsByPath& written_by_rsync) {
   const auto started = std::chrono::steady_clock::now();
   constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   UniqueFd snapshot(::openat(series_fd, name.c_str(), kDirFlags));
@@ -30,10 +30,10 @@ JournalFields record_checksums(int series_fd, const std::filesystem::path& serie
   };
   RecordStats stats;
   const ChecksumRecord record =
-      checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1, load_previous, stats);
+      checksum_snapshot(snapshot.get(), previous_fd ? previous_fd.get() : -1, load_previous, written_by_rsync, stats);
   const auto computed = std::chrono::steady_clock::now();
   try {
-    write_checksum_record(series_fd, name, record);
+    write_checksum_record(series_fd, name, record, Durability::caller_syncs);  // backup.cc syncs DEST next
   } catch (const std::system_error& e) {
     throw Failure((series_dir / e.what()).string() + "; snapshot " + (series_dir / name).string() +
                   " is left partial and the next run will reuse it");
@@ -44,11 +44,12 @@ JournalFields record_checksums(int series_fd, const std::filesystem::path& serie
     spdlog::warn("{}/{}: cannot be read for its checksum; bkp verify will report it as unrecorded", name, path);
   const auto since = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
   const auto now = std::chrono::steady_clock::now();
-  spdlog::debug("checksum record: {} files, {} of them read ({} bytes), in {:.3f} s (writing it {:.3f} s)",
-                stats.files, stats.hashed, stats.hashed_bytes, since(started, now), since(computed, now));
+  spdlog::debug("checksum record: {} files, {} of them read ({} bytes), {} from rsync, in {:.3f} s (writing it {:.3f} s)",
+                stats.files, stats.hashed, stats.hashed_bytes, stats.from_rsync, since(started, now), since(computed, now));
   return {{"checksum_record", std::string(kChecksumDir) + "/" + checksum_record_name(name)},
           {"checksum_files", std::to_string(stats.files)},
-          {"checksum_hashed", std::to_string(stats.hashed)}};
+          {"checksum_hashed", std::to_string(stats.hashed)},
+          {"checksum_from_rsync", std::to_string(stats.from_rsync)}};
 }
 
 }  // namespace bkp

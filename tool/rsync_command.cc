@@ -1,5 +1,7 @@
 #include "rsync_command.h"
 
+#include "child_process.h"
+
 namespace bkp {
 
 std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
@@ -22,6 +24,12 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
   if (plan.checksum) argv.emplace_back("--checksum");
   if (plan.dry_run) argv.emplace_back("--dry-run");
   if (plan.progress) argv.emplace_back("--info=progress2");
+  if (plan.report_checksums) {
+    // Forced rather than negotiated, so that %C can only be an XXH3-128: the same hash as
+    // the record's, computed over the data rsync wrote and checked on both sides.
+    argv.emplace_back("--checksum-choice=xxh128");
+    argv.push_back("--out-format=" + std::string(kChecksumLinePrefix) + "%C %n");
+  }
   if (plan.prelinked) {
     argv.emplace_back("--ignore-existing");
     argv.emplace_back("--delete-excluded");
@@ -33,6 +41,24 @@ std::vector<std::string> build_rsync_argv(const RsyncPlan& plan) {
   for (const auto& src : plan.sources) argv.push_back(src.string());
   argv.push_back(plan.target.string() + "/");
   return argv;
+}
+
+bool rsync_has_xxh128(const std::string& rsync) {
+  bool listed = false, in_checksums = false;
+  try {
+    Child child = spawn_child({rsync, "--version"});
+    const int status = stream_child(
+        child,
+        [&](const std::string& line, bool) {
+          if (line.starts_with("Checksum list:")) in_checksums = true;
+          else if (in_checksums && line.find("xxh128") != std::string::npos) listed = true;
+          else if (!line.starts_with(" ")) in_checksums = false;
+        },
+        [](const std::string&, bool) {});
+    return status == 0 && listed;
+  } catch (const std::exception&) {
+    return false;  // no rsync: the run itself says so
+  }
 }
 
 }  // namespace bkp

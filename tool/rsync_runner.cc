@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "child_process.h"
+#include "rsync_command.h"
 #include "errors.h"
 
 namespace bkp {
@@ -87,6 +88,16 @@ void parse_rsync_stats_line(const std::string& line, RsyncResult& result) {
   else if (starts_with(line, "Number of files:")) result.total_files = number_after_colon(line);
 }
 
+bool parse_rsync_checksum_line(const std::string& line, RsyncResult& result) {
+  if (!line.starts_with(kChecksumLinePrefix)) return false;
+  const std::string_view rest = std::string_view(line).substr(kChecksumLinePrefix.size());
+  if (rest.size() < 34 || rest[32] != ' ') return true;
+  const std::optional<Checksum> sum = Checksum::from_hex(rest.substr(0, 32));
+  const std::string_view path = rest.substr(33);
+  if (sum && path.find('\\') == std::string_view::npos) result.written_checksums.insert_or_assign(std::string(path), *sum);
+  return true;
+}
+
 RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_terminal) {
   RsyncResult result;
   ForwardSignals forwarding;
@@ -98,7 +109,7 @@ RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_ter
     if (progress && progress_to_terminal) {
       std::fprintf(stderr, "\r%s", line.c_str());
       progress_shown = true;
-    } else if (!progress) {
+    } else if (!progress && !parse_rsync_checksum_line(line, result)) {
       parse_rsync_stats_line(line, result);
       spdlog::debug("rsync: {}", line);
     }

@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "content_hash.h"
 
 namespace bkp {
 
@@ -23,6 +26,9 @@ struct RsyncResult {
   // The last stderr line that is not rsync's own ("rsync: ...", "rsync error: ..."): what
   // ssh (or a forced command such as rrsync) said about a remote source.
   std::string last_shell_message;
+  // With RsyncPlan::report_checksums: the checksum of each file rsync wrote, by its path in
+  // the snapshot (as the checksum record names it).
+  std::unordered_map<std::string, Checksum> written_checksums;
 };
 
 enum class RsyncOutcome {
@@ -49,5 +55,10 @@ RsyncResult run_rsync(const std::vector<std::string>& argv, bool progress_to_ter
 
 // The rsync --stats lines this parses, exposed for unit tests.
 void parse_rsync_stats_line(const std::string& line, RsyncResult& result);
+// A kChecksumLinePrefix line, into written_checksums; false for any other line. Lines of
+// entries rsync wrote no data for (directories, links, hard links: blanks for %C) are
+// passed over, and so are paths with a backslash, which rsync may have escaped (\#ooo):
+// those files are read for their checksum instead.
+bool parse_rsync_checksum_line(const std::string& line, RsyncResult& result);
 
 }  // namespace bkp

@@ -32,6 +32,7 @@ RsyncPlan plan_transfer(const RsyncPlan& run, const Transfer& transfer, const Re
   if (transfer.login.empty()) return plan;
   plan.rsh = remote.rsh;
   plan.sparse = true;
+  plan.report_checksums = false;  // --checksum-choice=xxh128 may be unknown to the remote rsync
   plan.acls = remote.acls;
   plan.xattrs = remote.xattrs;
   if (run.prelinked) {
@@ -65,6 +66,7 @@ void add_transfer_result(RsyncResult& total, const RsyncResult& one) {
   total.source_errors += one.source_errors;
   total.paths_too_long += one.paths_too_long;
   if (!one.last_shell_message.empty()) total.last_shell_message = one.last_shell_message;
+  for (const auto& [path, sum] : one.written_checksums) total.written_checksums.insert_or_assign(path, sum);
 }
 
 std::string TransferRun::failure_reason() const {

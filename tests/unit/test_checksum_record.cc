@@ -193,7 +193,7 @@ TEST_F(Folder, IncrementTakesTheChecksumsOfLinkedFilesFromThePreviousRecord) {
   UniqueFd prev(::open((root / "prev").c_str(), O_RDONLY | O_DIRECTORY));
   UniqueFd next(::open((root / "new").c_str(), O_RDONLY | O_DIRECTORY));
   RecordStats stats;
-  const ChecksumRecord record = checksum_snapshot(next.get(), prev.get(), [&] { return std::optional(previous); }, stats);
+  const ChecksumRecord record = checksum_snapshot(next.get(), prev.get(), [&] { return std::optional(previous); }, {}, stats);
   EXPECT_EQ(record.size(), 4u);
   EXPECT_EQ(record.find("src/same")->sum, planted);
   EXPECT_EQ(record.find("src/changed")->sum, hash_bytes("new content"));
@@ -214,11 +214,11 @@ TEST_F(Folder, AFileThePreviousRecordLacksOrThatIsACopyIsRead) {
   UniqueFd prev(::open((root / "prev").c_str(), O_RDONLY | O_DIRECTORY));
   UniqueFd next(::open((root / "new").c_str(), O_RDONLY | O_DIRECTORY));
   RecordStats stats;
-  const ChecksumRecord record = checksum_snapshot(next.get(), prev.get(), [&] { return std::optional(previous); }, stats);
+  const ChecksumRecord record = checksum_snapshot(next.get(), prev.get(), [&] { return std::optional(previous); }, {}, stats);
   EXPECT_EQ(record.find("src/a")->sum, hash_bytes("a"));
   EXPECT_EQ(stats.hashed, 2u);
   RecordStats full;
-  EXPECT_EQ(checksum_snapshot(next.get(), -1, nullptr, full).text(), record.text());
+  EXPECT_EQ(checksum_snapshot(next.get(), -1, nullptr, {}, full).text(), record.text());
   EXPECT_EQ(full.hashed, 2u);
 }
 

@@ -58,7 +58,7 @@ class Dest : public ::testing::Test {
     UniqueFd sfd(::open((root / series).c_str(), O_RDONLY | O_DIRECTORY));
     UniqueFd snap_fd(::openat(sfd.get(), snap.c_str(), O_RDONLY | O_DIRECTORY));
     RecordStats stats;
-    write_checksum_record(sfd.get(), snap, checksum_snapshot(snap_fd.get(), -1, nullptr, stats));
+    write_checksum_record(sfd.get(), snap, checksum_snapshot(snap_fd.get(), -1, nullptr, {}, stats));
   }
   void record_all() {
     record(kOld1, kOld1), record(kOld1, kOld2), record("0", kNew1), record("0", kNew2);

@@ -118,10 +118,35 @@ TEST_F(Verify, AnIncrementReadsOnlyItsNewFilesAndTakesTheRestFromThePreviousReco
   ASSERT_EQ(snaps.size(), 2u);
   EXPECT_EQ(snaps[0]->journal.at("checksum_hashed"), "34");
   EXPECT_EQ(snaps[1]->journal.at("checksum_files"), "35");
-  EXPECT_EQ(snaps[1]->journal.at("checksum_hashed"), "2");  // the changed file and the added one
+  // The changed file and the added one: rsync wrote them and reported their checksums.
+  EXPECT_EQ(snaps[1]->journal.at("checksum_hashed"), "0");
+  EXPECT_EQ(snaps[1]->journal.at("checksum_from_rsync"), "2");
   const std::string record = read_file(record_of(*snaps[1]));
   EXPECT_NE(record.find(xxh128_of(src / "docs/report.txt") + "  src/docs/report.txt\n"), std::string::npos);
+  EXPECT_NE(record.find(xxh128_of(src / "added.txt") + "  src/added.txt\n"), std::string::npos);
   EXPECT_EQ(xxhsum_check(*snaps[1]).status, 0);
+}
+
+// What rsync reports writing is trusted only where it cannot name another file: a name
+// rsync may have escaped is read instead, and hard links share their inode's checksum.
+TEST_F(Verify, ChecksumsRsyncReportsAreTheContentOfEachFileItWrote) {
+  ASSERT_EQ(backup(false).status, 0);
+  write_file(src / "docs/report.txt", "version 2\n");
+  write_file(src / "odd\\name", "backslash\n");
+  write_file(src / "group/a", "two names\n");
+  fs::create_hard_link(src / "group/a", src / "group/b");
+  ASSERT_EQ(backup(true).status, 0);
+  const auto snaps = snapshots();
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[1]->journal.at("checksum_files"), "37");
+  EXPECT_EQ(snaps[1]->journal.at("checksum_hashed"), "1") << "the name with a backslash";
+  EXPECT_EQ(snaps[1]->journal.at("checksum_from_rsync"), "2") << "report.txt, and one inode of the group";
+  const std::string record = read_file(record_of(*snaps[1]));
+  for (const char* name : {"docs/report.txt", "group/a", "group/b"})
+    EXPECT_NE(record.find(xxh128_of(src / name) + "  src/" + name + "\n"), std::string::npos) << name << "\n" << record;
+  const json report = verify_json({snaps[1]->name});
+  EXPECT_EQ(report["status"], "clean") << report.dump();
+  EXPECT_EQ(report["files_read"], 36) << report.dump();  // every inode, the group's once
 }
 
 // Done means: one byte flipped (size and mtime kept) in a file hard-linked into two

@@ -65,3 +65,20 @@ TEST(RsyncCommand, PrelinkedTargetIsNeverTouchedAndFiltersApply) {
   EXPECT_TRUE(has(argv, "--delete-excluded"));   // links to excluded files are removed again
   EXPECT_FALSE(has(build_rsync_argv(RsyncPlan{.sources = {"/s"}, .target = "/t"}), "--ignore-existing"));
 }
+
+TEST(RsyncCommand, ReportedChecksumsAreForcedToXxh128AndPrintedPerWrittenFile) {
+  RsyncPlan plan;
+  plan.sources = {"/src"};
+  plan.target = "/d/0/b";
+  EXPECT_FALSE(has(build_rsync_argv(plan), "--checksum-choice=xxh128"));
+  plan.report_checksums = true;
+  const auto argv = build_rsync_argv(plan);
+  EXPECT_TRUE(has(argv, "--checksum-choice=xxh128"));
+  EXPECT_TRUE(has(argv, "--out-format=" + std::string(kChecksumLinePrefix) + "%C %n"));
+}
+
+TEST(RsyncCommand, TheRsyncOfThisMachineIsAskedWhetherItHasXxh128) {
+  EXPECT_TRUE(rsync_has_xxh128("rsync"));  // Debian builds rsync (>= 3.2.3) with libxxhash
+  EXPECT_FALSE(rsync_has_xxh128("/nonexistent/rsync"));
+  EXPECT_FALSE(rsync_has_xxh128("false"));
+}

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "errors.h"
+#include "rsync_command.h"
 #include "rsync_runner.h"
 
 using namespace bkp;
@@ -36,4 +37,16 @@ TEST(RsyncRunner, MissingProgramIsAFailure) {
 TEST(RsyncRunner, KilledChildReportsSignal) {
   const auto r = run_rsync({"sh", "-c", "kill -9 $$"}, false);
   EXPECT_EQ(r.exit_code, 128 + 9);
+}
+
+TEST(RsyncRunner, ChecksumLinesGiveTheWrittenFilesAndNothingElse) {
+  RsyncResult r;
+  const std::string prefix(kChecksumLinePrefix);
+  EXPECT_TRUE(parse_rsync_checksum_line(prefix + "0da0637722216c2e2593a39a564d497b src/a file", r));
+  EXPECT_TRUE(parse_rsync_checksum_line(prefix + std::string(32, ' ') + " src/dir/", r));       // no data written
+  EXPECT_TRUE(parse_rsync_checksum_line(prefix + "f4d0497cf9394caab34d1a3ab2bece70 src/odd\\#012name", r));  // escaped
+  EXPECT_TRUE(parse_rsync_checksum_line(prefix + "f4d0497cf9394caab34d1a3ab2bece7", r));        // cut short
+  EXPECT_FALSE(parse_rsync_checksum_line("Number of files: 3", r));
+  ASSERT_EQ(r.written_checksums.size(), 1u);
+  EXPECT_EQ(r.written_checksums.at("src/a file").hex(), "0da0637722216c2e2593a39a564d497b");
 }
