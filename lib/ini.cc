@@ -59,7 +59,6 @@ IniDocument IniDocument::parse(const std::string& input, std::vector<IniProblem>
     if (problems) problems->push_back({line, std::move(what)});
   };
   IniDocument doc;
-  std::unordered_map<std::string, size_t> index;  // journals can hold thousands of sections
   IniSection* current = nullptr;
   std::string* last_value = nullptr;  // for configparser's indented continuation lines
   const bool bom = input.rfind("\xEF\xBB\xBF", 0) == 0;
@@ -80,9 +79,7 @@ IniDocument IniDocument::parse(const std::string& input, std::vector<IniProblem>
         last_value = nullptr;
         continue;
       }
-      const auto [at, fresh] = index.emplace(stripped.substr(1, stripped.size() - 2), doc.sections_.size());
-      if (fresh) doc.sections_.emplace_back(at->first);
-      current = &doc.sections_[at->second];  // a repeated section is merged, as configparser's strict=False
+      current = &doc.section(stripped.substr(1, stripped.size() - 2));  // a repeated one is merged, as configparser's strict=False
       last_value = nullptr;
       continue;
     }
@@ -142,24 +139,28 @@ std::string IniDocument::serialize() const {
 void IniDocument::save(int dir_fd, const std::string& name) const { replace_file_atomically(dir_fd, name, serialize()); }
 
 IniSection* IniDocument::find(const std::string& name) {
-  for (auto& s : sections_)
-    if (s.name() == name) return &s;
-  return nullptr;
+  const auto found = index_.find(name);
+  return found == index_.end() ? nullptr : &sections_[found->second];
 }
 
 const IniSection* IniDocument::find(const std::string& name) const {
-  for (const auto& s : sections_)
-    if (s.name() == name) return &s;
-  return nullptr;
+  const auto found = index_.find(name);
+  return found == index_.end() ? nullptr : &sections_[found->second];
 }
 
 IniSection& IniDocument::section(const std::string& name) {
   if (IniSection* s = find(name)) return *s;
+  index_.emplace(name, sections_.size());
   return sections_.emplace_back(name);
 }
 
 void IniDocument::remove(const std::string& name) {
-  std::erase_if(sections_, [&](const IniSection& s) { return s.name() == name; });
+  if (std::erase_if(sections_, [&](const IniSection& s) { return s.name() == name; }) > 0) reindex();
+}
+
+void IniDocument::reindex() {
+  index_.clear();
+  for (size_t i = 0; i < sections_.size(); ++i) index_.emplace(sections_[i].name(), i);
 }
 
 }  // namespace bkp

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,7 +64,13 @@ class IniDocument {
   const std::vector<IniSection>& sections() const { return sections_; }
 
  private:
+  void reindex();
+
   std::vector<IniSection> sections_;
+  // Section name -> its place in sections_: a journal holds a section per snapshot, and
+  // reading one looks up each of them (10,000 snapshots: 50 million name comparisons
+  // without it).
+  std::unordered_map<std::string, size_t> index_;
 };
 
 }  // namespace bkp

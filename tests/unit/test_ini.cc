@@ -83,6 +83,24 @@ TEST(Ini, RemoveAndSaveAtomically) {
   EXPECT_FALSE(IniDocument::read_text(dir.open().get(), "missing.ini").has_value());
 }
 
+// Sections are found by name through an index: it follows removals and additions, and a
+// repeated header still merges into the first section of that name.
+TEST(Ini, SectionsAreFoundByNameAfterRemovalsAndAdditions) {
+  auto doc = IniDocument::parse("[a]\nk = 1\n[b]\nk = 2\n[c]\nk = 3\n[b]\nj = 4\n");
+  ASSERT_EQ(doc.sections().size(), 3u);
+  EXPECT_EQ(doc.find("b")->get("j"), "4");
+  doc.remove("a");
+  ASSERT_NE(doc.find("c"), nullptr);
+  EXPECT_EQ(doc.find("c")->get("k"), "3");
+  EXPECT_EQ(doc.find("a"), nullptr);
+  doc.section("d").set("k", "5");
+  doc.section("b").set("k", "6");
+  EXPECT_EQ(doc.sections().size(), 3u);
+  EXPECT_EQ(doc.find("b")->get("k"), "6");
+  EXPECT_EQ(doc.find("d")->get("k"), "5");
+  EXPECT_EQ(doc.serialize(), "[b]\nk = 6\nj = 4\n\n[c]\nk = 3\n\n[d]\nk = 5\n\n");
+}
+
 TEST(Ini, SavingNeverWritesThroughASymlinkPlantedAsTheTemporaryFile) {
   TempFolder dir;
   const auto victim = dir.path / "victim";
