@@ -47,28 +47,28 @@ std::string display_name(const std::string& snapshot) {
 }  // namespace
 
 void ChecksumRecord::add(std::string path, const Checksum& sum) {
-  if (const auto found = index_.find(path); found != index_.end()) {
-    entries_[found->second].sum = sum;
-    return;
-  }
-  // Growing the vector moves the strings, and a short string's characters move with it:
-  // the index is rebuilt after a reallocation.
-  const bool moves = entries_.size() == entries_.capacity();
+  if (sorted_ && !entries_.empty() && !(entries_.back().path < path)) sorted_ = false;
   entries_.push_back({std::move(path), sum});
-  if (moves) {
-    index_.clear();
-    for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].path, i);
-  } else {
-    index_.emplace(entries_.back().path, entries_.size() - 1);
-  }
 }
 
-void ChecksumRecord::reserve(size_t entries) {
-  if (entries <= entries_.capacity()) return;
-  entries_.reserve(entries);
-  index_.clear();  // the strings moved
-  index_.reserve(entries);
-  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].path, i);
+void ChecksumRecord::sort() const {
+  if (sorted_) return;
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [](const RecordEntry& a, const RecordEntry& b) { return a.path < b.path; });
+  // Of equal paths, stable_sort kept the order of adding: the last one replaces the others.
+  std::vector<RecordEntry> unique;
+  unique.reserve(entries_.size());
+  for (RecordEntry& e : entries_) {
+    if (!unique.empty() && unique.back().path == e.path) unique.back() = std::move(e);
+    else unique.push_back(std::move(e));
+  }
+  entries_ = std::move(unique);
+  sorted_ = true;
+}
+
+const std::vector<RecordEntry>& ChecksumRecord::entries() const {
+  sort();
+  return entries_;
 }
 
 const RecordEntry* ChecksumRecord::find(std::string_view path) const {
@@ -77,8 +77,10 @@ const RecordEntry* ChecksumRecord::find(std::string_view path) const {
 }
 
 long ChecksumRecord::index_of(std::string_view path) const {
-  const auto found = index_.find(path);
-  return found == index_.end() ? -1 : static_cast<long>(found->second);
+  const std::vector<RecordEntry>& all = entries();
+  const auto at = std::lower_bound(all.begin(), all.end(), path,
+                                   [](const RecordEntry& e, std::string_view p) { return e.path < p; });
+  return at == all.end() || at->path != path ? -1 : static_cast<long>(at - all.begin());
 }
 
 std::string checksum_line(const Checksum& sum, std::string_view path) {
@@ -104,17 +106,11 @@ std::string checksum_line(const Checksum& sum, std::string_view path) {
 }
 
 std::string ChecksumRecord::text() const {
-  std::vector<const RecordEntry*> sorted;
-  sorted.reserve(entries_.size());
   size_t bytes = 0;
-  for (const RecordEntry& e : entries_) {
-    sorted.push_back(&e);
-    bytes += e.path.size() + 36;
-  }
-  std::sort(sorted.begin(), sorted.end(), [](const RecordEntry* a, const RecordEntry* b) { return a->path < b->path; });
+  for (const RecordEntry& e : entries()) bytes += e.path.size() + 36;
   std::string out;
   out.reserve(bytes);
-  for (const RecordEntry* e : sorted) out += checksum_line(e->sum, e->path);
+  for (const RecordEntry& e : entries_) out += checksum_line(e.sum, e.path);
   return out;
 }
 

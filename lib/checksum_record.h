@@ -21,7 +21,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "atomic_file.h"
@@ -37,17 +36,23 @@ struct RecordEntry {
   Checksum sum;
 };
 
+// Entries are kept sorted by path, one per path, so that a record is found into by binary
+// search and compared with a sorted tree listing in one pass, with no index beside it (a
+// record holds a line per file of a snapshot: 50,000 and more). Adding in path order, as
+// records are read and made, appends; any other order is sorted out at the next lookup,
+// which is therefore not to be made from two threads at once.
 class ChecksumRecord {
  public:
   // Adds or replaces the checksum of `path`.
   void add(std::string path, const Checksum& sum);
-  void reserve(size_t entries);
-  // The entry of `path`, or nullptr. Entries keep their place while the record lives.
+  void reserve(size_t entries) { entries_.reserve(entries); }
+  // The entry of `path`, or nullptr. Entries keep their place until the next add().
   const RecordEntry* find(std::string_view path) const;
   // The index of `path` in entries(), or -1.
   long index_of(std::string_view path) const;
-  const std::vector<RecordEntry>& entries() const { return entries_; }
-  size_t size() const { return entries_.size(); }
+  // Sorted by path.
+  const std::vector<RecordEntry>& entries() const;
+  size_t size() const { return entries().size(); }
   bool empty() const { return entries_.empty(); }
 
   // The file's text: xxhsum lines sorted by path.
@@ -57,8 +62,11 @@ class ChecksumRecord {
   static ChecksumRecord parse(std::string_view text, std::vector<std::string>* problems = nullptr);
 
  private:
-  std::vector<RecordEntry> entries_;
-  std::unordered_map<std::string_view, size_t> index_;  // views into entries_[i].path
+  // Sorts entries_ by path, the last one added for a path winning, if adds came out of order.
+  void sort() const;
+
+  mutable std::vector<RecordEntry> entries_;
+  mutable bool sorted_ = true;  // entries_ sorted by path, one per path
 };
 
 // One xxhsum line (with its newline) for `path`, escaped where xxhsum would escape it.

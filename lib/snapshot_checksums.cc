@@ -17,14 +17,27 @@ struct FileName {
   ino_t ino;
 };
 
-// Every regular file below `root_fd` with its inode number, from readdir alone.
+// Every regular file below `root_fd` with its inode number, from readdir alone, sorted by
+// path (the order of a record).
 std::vector<FileName> regular_files(int root_fd) {
   std::vector<FileName> out;
   walk_tree(root_fd, {.enter = [&](const WalkEntry& e) {
     if (S_ISREG(e.st.st_mode)) out.push_back({e.path, e.st.st_ino});
     return Visit::descend;
   }}, {.stat = false});
+  std::sort(out.begin(), out.end(), [](const FileName& a, const FileName& b) { return a.path < b.path; });
   return out;
+}
+
+// Calls `both(a, b)` for each element of `a` whose path is also in `b`; both sorted by path.
+template <class A, class B, class F>
+void for_each_same_path(const A& a, const B& b, F&& both) {
+  auto j = b.begin();
+  for (const auto& x : a) {
+    while (j != b.end() && j->path < x.path) ++j;
+    if (j == b.end()) return;
+    if (j->path == x.path) both(x, *j);
+  }
 }
 
 }  // namespace
@@ -32,33 +45,35 @@ std::vector<FileName> regular_files(int root_fd) {
 ChecksumRecord checksum_snapshot(int snapshot_fd, int previous_fd,
                                  const std::function<std::optional<ChecksumRecord>()>& load_previous,
                                  const ChecksumsByPath& written, RecordStats& stats, const HashOptions& options) {
-  // The previous record and the inodes at its paths: read, and walked, beside the walk of
-  // the new tree (three threads: the record's parsing takes about as long as a walk).
-  struct Previous {
-    std::optional<ChecksumRecord> record;
-    std::vector<ino_t> ino;  // of record->entries()[i].path in the previous snapshot, 0 if none
-  };
+  // The previous record, and the previous snapshot's files: read and walked beside the
+  // walk of the new tree (three threads: parsing the record takes about as long as a walk).
   const bool has_previous = previous_fd >= 0 && load_previous;
   auto previous_record = std::async(std::launch::async, [&] { return has_previous ? load_previous() : std::nullopt; });
   auto previous_files = std::async(std::launch::async, [&] {
     return has_previous ? regular_files(previous_fd) : std::vector<FileName>();
   });
   const std::vector<FileName> files = regular_files(snapshot_fd);
-  Previous before;
-  before.record = previous_record.get();
-  const std::vector<FileName> previous_names = previous_files.get();
-  if (before.record && !before.record->empty()) {
-    before.ino.assign(before.record->size(), 0);
-    for (const FileName& f : previous_names)
-      if (const long i = before.record->index_of(f.path); i >= 0) before.ino[static_cast<size_t>(i)] = f.ino;
-  }
+  const std::optional<ChecksumRecord> before = previous_record.get();
+  const std::vector<FileName> before_files = previous_files.get();
   // Inode -> checksum of the files the increment linked: the same inode at the same path
-  // in the previous snapshot, whose record has that path.
+  // in the previous snapshot, whose record has that path. All three lists are sorted by
+  // path: one pass over each.
   std::unordered_map<ino_t, Checksum> known(files.size());
-  if (!before.ino.empty())
-    for (const FileName& f : files)
-      if (const long i = before.record->index_of(f.path); i >= 0 && before.ino[static_cast<size_t>(i)] == f.ino)
-        known.emplace(f.ino, before.record->entries()[static_cast<size_t>(i)].sum);
+  if (before && !before->empty()) {
+    struct Recorded {
+      const std::string& path;
+      ino_t ino;
+      const Checksum& sum;
+    };
+    std::vector<Recorded> recorded;  // the previous snapshot's files that its record holds
+    recorded.reserve(before_files.size());
+    for_each_same_path(before_files, before->entries(), [&](const FileName& f, const RecordEntry& e) {
+      recorded.push_back({f.path, f.ino, e.sum});
+    });
+    for_each_same_path(files, recorded, [&](const FileName& f, const Recorded& r) {
+      if (r.ino == f.ino) known.emplace(f.ino, r.sum);
+    });
+  }
   // Then what rsync wrote: a name of an inode is enough, as for the links above.
   if (!written.empty())
     for (const FileName& f : files)

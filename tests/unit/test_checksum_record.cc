@@ -256,3 +256,21 @@ TEST(VerifySubset, PercentDrawsAboutThatShare) {
   EXPECT_GT(chosen, 700);
   EXPECT_LT(chosen, 1300);
 }
+
+// Lookups and adds may alternate, in any order of paths; the record stays sorted and the
+// last checksum added for a path is the one it holds.
+TEST(ChecksumRecordFormat, AddsAfterLookupsKeepItSortedAndTheLastChecksumWins) {
+  ChecksumRecord r;
+  r.add("b", hash_bytes("1"));
+  r.add("d", hash_bytes("2"));
+  EXPECT_EQ(r.find("d")->sum, hash_bytes("2"));
+  r.add("a", hash_bytes("3"));
+  r.add("d", hash_bytes("4"));
+  r.add("c", hash_bytes("5"));
+  EXPECT_EQ(r.index_of("a"), 0);
+  EXPECT_EQ(r.index_of("c"), 2);
+  EXPECT_EQ(r.find("d")->sum, hash_bytes("4"));
+  EXPECT_EQ(r.size(), 4u);
+  EXPECT_EQ(r.index_of("e"), -1);
+  EXPECT_EQ(r.text().substr(34, 2), "a\n");
+}
