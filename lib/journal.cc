@@ -125,6 +125,12 @@ void Journal::set_pinned(const std::string& snapshot, bool pinned) {
   else s->erase("pinned");
 }
 
+void Journal::record_without_xattrs(const std::string& snapshot) {
+  IniSection* s = doc_.find(snapshot);
+  if (s == nullptr) throw std::logic_error("journal: no section " + snapshot);
+  s->set("xattrs", "false");
+}
+
 void Journal::vouch_unverified(const std::string& snapshot, const std::string& reason) {
   IniSection& s = doc_.section(snapshot);
   s.set("timestamp", snapshot);

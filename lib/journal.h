@@ -67,6 +67,10 @@ class Journal {
   // A snapshot was removed (prune): drop its section.
   void forget(const std::string& snapshot);
   void set_pinned(const std::string& snapshot, bool pinned);
+  // xattrs = false for a complete snapshot made before runs recorded it, seen to hold no
+  // extended attribute (bkp verify --record): bkpfs then answers xattr questions about it
+  // without asking the disk, which makes `ls -l` of its big directories fast.
+  void record_without_xattrs(const std::string& snapshot);
   // `bkp repair`: records a folder found without a usable section as complete, marked
   // `verified = false` with the reason, so it is shown and kept but never vouched for.
   void vouch_unverified(const std::string& snapshot, const std::string& reason);

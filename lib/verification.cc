@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "unique_fd.h"
 #include "walker.h"
+#include "xattrs.h"
 
 namespace fs = std::filesystem;
 
@@ -185,9 +186,13 @@ class Verifier {
     const bool recording = gets_record(i);
     UniqueFd root(::openat(series_fd(snap.series), snap.name.c_str(), kDirFlags));
     if (!root && errno != ENOENT) throw_errno("cannot open " + snap.path.string());
+    // Recording an older snapshot: also look for xattrs, on every entry and the folder itself.
+    bool without_xattrs = recording && root && !snap.journal.count("xattrs") &&
+                          seen_without_xattrs(series_fd(snap.series), snap.name.c_str());
     if (root) walk_tree(root.get(),
               {.enter =
                    [&](const WalkEntry& e) {
+                     if (without_xattrs && !seen_without_xattrs(e.dir_fd, e.name)) without_xattrs = false;
                      if (!S_ISREG(e.st.st_mode)) return Visit::descend;
                      Inode& node = inodes_[{devices_[i], e.st.st_ino}];
                      if (node.snaps.empty()) node.path = e.path;
@@ -208,6 +213,7 @@ class Verifier {
                    },
                .error = [&](const std::string& path, int err) { unreadable_dirs.emplace_back(path, err); }},
               {.stat = false});
+    report_.snapshots[i].seen_without_xattrs = without_xattrs && unreadable_dirs.empty();
     if (record == nullptr) return;
     // Recorded, not found: missing, or below a folder that could not be read.
     for (size_t at = 0; at < seen.size(); ++at) {

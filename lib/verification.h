@@ -64,6 +64,9 @@ struct SnapshotCheck {
   const Snapshot* snapshot;
   bool had_record = false;  // it had a usable record when the run started
   bool recorded = false;    // `record` wrote one now
+  // `record` found no extended attribute (nor ACL) on any entry of a snapshot whose journal
+  // does not say (made before bkp recorded `xattrs`): it may be recorded as xattrs = false.
+  bool seen_without_xattrs = false;
   std::string problem;      // why it has no usable record, if it has none
 };
 

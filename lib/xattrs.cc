@@ -20,6 +20,11 @@ bool has_xattrs(int dir_fd, const char* name) {
   return ::llistxattr(fd_relative_path(dir_fd, name).c_str(), nullptr, 0) > 0;
 }
 
+bool seen_without_xattrs(int dir_fd, const char* name) {
+  const ssize_t n = ::llistxattr(fd_relative_path(dir_fd, name).c_str(), nullptr, 0);
+  return n == 0 || (n < 0 && errno == ENOTSUP);
+}
+
 std::string xattr_signature(int dir_fd, const char* name) {
   const std::string path = fd_relative_path(dir_fd, name);
   std::vector<char> names(4096);

@@ -12,6 +12,9 @@ std::string fd_relative_path(int dir_fd, const char* name);
 
 // True when the entry has at least one extended attribute.
 bool has_xattrs(int dir_fd, const char* name);
+// True only when the entry can be seen to have none (an error answers false): what may be
+// recorded as `xattrs = false`.
+bool seen_without_xattrs(int dir_fd, const char* name);
 
 // Every extended attribute, names and values sorted by name, as one comparable string:
 // two entries with the same xattrs in a different order give the same signature; an entry

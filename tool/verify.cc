@@ -5,12 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 
+#include "journal.h"
+#include "unique_fd.h"
 #include "verification.h"
 #include "cli.h"
 #include "human_units.h"
@@ -85,7 +90,8 @@ nlohmann::json report_json(const Destination& dest, const VerifyReport& r, const
   j["without_record"] = nlohmann::json::array();
   for (const SnapshotCheck& c : r.snapshots) {
     j["snapshots"].push_back({{"series", c.snapshot->series}, {"snapshot", c.snapshot->name},
-                              {"record", c.had_record || c.recorded}, {"recorded_now", c.recorded}});
+                              {"record", c.had_record || c.recorded}, {"recorded_now", c.recorded},
+                              {"recorded_without_xattrs", c.recorded && c.seen_without_xattrs}});
     if (!c.had_record && !c.recorded)
       j["without_record"].push_back({{"series", c.snapshot->series}, {"snapshot", c.snapshot->name}, {"reason", c.problem}});
   }
@@ -107,8 +113,8 @@ void print_text(const Destination& dest, const VerifyReport& r, const Subset& su
   size_t without = 0;  // a destination of the original bkp.py may have thousands: the first few are named
   for (const SnapshotCheck& c : r.snapshots) {
     if (c.recorded)
-      std::printf("recorded: %s/%s: checksums written from what is on disk now\n", c.snapshot->series.c_str(),
-                  c.snapshot->name.c_str());
+      std::printf("recorded: %s/%s: checksums written from what is on disk now%s\n", c.snapshot->series.c_str(),
+                  c.snapshot->name.c_str(), c.seen_without_xattrs ? "; it holds no extended attributes (xattrs = false)" : "");
     else if (!c.had_record && ++without <= 10)
       std::printf("no record: %s/%s: %s; only files it shares with recorded snapshots were checked"
                   " (bkp verify --record writes one from what is on disk now)\n",
@@ -141,6 +147,23 @@ void print_text(const Destination& dest, const VerifyReport& r, const Subset& su
                 static_cast<unsigned long long>(r.unrecorded));
 }
 
+// --record: older snapshots seen to hold no xattrs get xattrs = false in their journal
+// section, as the runs that make snapshots now record it (bkpfs's fast `ls -l`).
+void record_snapshots_without_xattrs(const fs::path& root, const VerifyReport& report) {
+  std::map<std::string, std::vector<std::string>> by_series;
+  for (const SnapshotCheck& c : report.snapshots)
+    if (c.recorded && c.seen_without_xattrs) by_series[c.snapshot->series].push_back(c.snapshot->name);
+  for (const auto& [folder, names] : by_series) {
+    const fs::path series = root / folder;
+    UniqueFd fd(::open(series.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw Failure(series.string() + ": cannot open it: " + std::strerror(errno));
+    Journal journal = Journal::open(std::move(fd), series);
+    if (!journal.problems().empty()) throw Failure(journal.problems().front() + "; see bkp repair");
+    for (const std::string& name : names) journal.record_without_xattrs(name);
+    journal.save();
+  }
+}
+
 int run_verify(const VerifyCommandOptions& options) {
   const Subset subset = Subset::parse(options.subset);
   const fs::path root = fs::absolute(options.destination).lexically_normal();
@@ -159,6 +182,7 @@ int run_verify(const VerifyCommandOptions& options) {
   if (progress)
     verify.progress = [&](const VerifyProgress& p) { show_progress(p, started, p.files_done == p.files_total); };
   const VerifyReport report = verify_snapshots(dest, snapshots, verify);
+  if (options.record) record_snapshots_without_xattrs(root, report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   bool lost_record = false;

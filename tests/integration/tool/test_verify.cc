@@ -2,10 +2,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -256,13 +258,43 @@ TEST_F(Verify, SnapshotsWithoutRecordsAreNamedAndRecordWritesThemFromWhatIsOnDis
   r = verify({"--record"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("recorded: 0/" + snap), std::string::npos) << r.out;
-  EXPECT_EQ(journal(dest), journal_before);
+  // Its only change to the journal: what runs record now, that it holds no xattrs.
+  std::string with_key = journal_before;
+  with_key.insert(with_key.find("cwd = /root\n") + std::string("cwd = /root\n").size(), "xattrs = false\n");
+  EXPECT_EQ(journal(dest), with_key);
   const auto snaps = snapshots();
   EXPECT_EQ(count_lines(read_file(record_of(*snaps[0]))), 2);
   EXPECT_EQ(xxhsum_check(*snaps[0]).status, 0);
   EXPECT_TRUE(verify_json()["without_record"].empty());
   flip_byte(dest / "0" / snap / "src/b.txt");
   EXPECT_EQ(verify({}).status, 1);
+}
+
+// An older snapshot is recorded as holding no xattrs only when every entry was seen to
+// hold none: one user xattr on one file, or an ACL on a directory, and the key stays away.
+TEST_F(Verify, RecordMarksOlderSnapshotsWithoutXattrsAndNoOther) {
+  const std::string plain = "2026-11-18_02:00:00", labelled = "2026-11-19_02:00:00", with_acl = "2026-11-20_02:00:00";
+  std::string ini;
+  for (const std::string& snap : {plain, labelled, with_acl}) {
+    write_file(dest / "0" / snap / "src/a.txt", "file a\n");
+    write_file(dest / "0" / snap / "src/sub/b.txt", "file b " + snap + "\n");
+    ini += "[" + snap + "]\ntimestamp = " + snap + "\nstatus = complete\nsources = [\"/src\"]\nbackup = /x/0\ncwd = /\n\n";
+  }
+  write_file(dest / "0/cfg.ini", ini);
+  const fs::path file = dest / "0" / labelled / "src/sub/b.txt";
+  if (::setxattr(file.c_str(), "user.note", "x", 1, 0) != 0) GTEST_SKIP() << "no user xattrs here: " << std::strerror(errno);
+  const fs::path dir = dest / "0" / with_acl / "src/sub";
+  ASSERT_EQ(run({"setfacl", "-m", "u:65534:rx", dir.string()}).status, 0);
+  const RunResult r = verify({"--record"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("recorded: 0/" + plain + ": checksums written from what is on disk now; it holds no extended"),
+            std::string::npos) << r.out;
+  const auto snaps = snapshots();
+  ASSERT_EQ(snaps.size(), 3u);
+  EXPECT_EQ(snaps[0]->journal.at("xattrs"), "false");
+  EXPECT_EQ(snaps[1]->journal.count("xattrs"), 0u) << "a user xattr on one file";
+  EXPECT_EQ(snaps[2]->journal.count("xattrs"), 0u) << "an ACL on a directory";
+  for (const auto* s : snaps) EXPECT_EQ(xxhsum_check(*s).status, 0) << s->name;
 }
 
 TEST_F(Verify, RepairAdviceNamesAnUndamagedCopyInAnotherSeries) {
