@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "errors.h"
@@ -35,6 +36,14 @@ Journal Journal::read(const std::filesystem::path& series_dir) {
   if (!fd) throw_errno("cannot open " + series_dir.string());
   Journal journal = open(std::move(fd), series_dir);
   journal.dir_fd_.reset();  // read-only: save() is refused
+  return journal;
+}
+
+Journal Journal::open_to_update(const std::filesystem::path& series_dir) {
+  UniqueFd fd(::open(series_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw Failure(series_dir.string() + ": cannot open it: " + std::strerror(errno));
+  Journal journal = open(std::move(fd), series_dir);
+  if (!journal.problems().empty()) throw Failure(journal.problems().front() + "; see bkp repair");
   return journal;
 }
 

@@ -42,6 +42,10 @@ class Journal {
   static Journal read(const std::filesystem::path& series_dir);
   // The same on an open series directory (O_RDONLY|O_DIRECTORY), kept for save().
   static Journal open(UniqueFd series_fd, const std::filesystem::path& series_dir);
+  // For a command that changes a snapshot's section (pin, verify --record): opens the series
+  // folder (never through a symlink) and its journal; throws Failure when either cannot be
+  // opened or the journal has problems (bkp repair mends those first).
+  static Journal open_to_update(const std::filesystem::path& series_dir);
 
   // Each problem is one line: "DEST/0/cfg.ini: line 3: not a 'key = value' line".
   const std::vector<std::string>& problems() const { return problems_; }

@@ -1,10 +1,7 @@
 #include "pin.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -14,7 +11,6 @@
 #include "lock.h"
 #include "logging.h"
 #include "store.h"
-#include "unique_fd.h"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -42,11 +38,7 @@ int set_pin(const PinOptions& options, bool pinned) {
   DestinationLock lock(root);
   const Destination dest = Destination::scan(root);
   const Snapshot* snap = find(dest);
-  const fs::path series = root / snap->series;
-  UniqueFd fd(::open(series.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) throw Failure(series.string() + ": cannot open it: " + std::strerror(errno));
-  Journal journal = Journal::open(std::move(fd), series);
-  if (!journal.problems().empty()) throw Failure(journal.problems().front() + "; see bkp repair");
+  Journal journal = Journal::open_to_update(root / snap->series);
   journal.set_pinned(snap->name, pinned);
   journal.save();
   spdlog::info("snapshot {} {}", snap->name, pinned ? "pinned: prune keeps it" : "unpinned");

@@ -5,8 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-
 #include <chrono>
 #include <map>
 #include <cstdio>
@@ -15,7 +13,6 @@
 #include <optional>
 
 #include "journal.h"
-#include "unique_fd.h"
 #include "verification.h"
 #include "cli.h"
 #include "human_units.h"
@@ -154,11 +151,7 @@ void record_snapshots_without_xattrs(const fs::path& root, const VerifyReport& r
   for (const SnapshotCheck& c : report.snapshots)
     if (c.recorded && c.seen_without_xattrs) by_series[c.snapshot->series].push_back(c.snapshot->name);
   for (const auto& [folder, names] : by_series) {
-    const fs::path series = root / folder;
-    UniqueFd fd(::open(series.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw Failure(series.string() + ": cannot open it: " + std::strerror(errno));
-    Journal journal = Journal::open(std::move(fd), series);
-    if (!journal.problems().empty()) throw Failure(journal.problems().front() + "; see bkp repair");
+    Journal journal = Journal::open_to_update(root / folder);
     for (const std::string& name : names) journal.record_without_xattrs(name);
     journal.save();
   }

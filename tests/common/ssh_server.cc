@@ -93,18 +93,19 @@ bool SshServer::start(uint16_t port) {
   ::close(log_fd);
   // Listening on the last address means it has tried all of them (they are bound in order).
   const std::string ready = "Server listening on 127.0.0.2 port " + p;
-  for (int i = 0; i < 6000; ++i) {
+  bool listening = false, exited = false;
+  eventually([&] {
     const std::string text = log();
-    if (text.find(ready) != std::string::npos) {
-      ipv6_ = text.find("Server listening on ::1 port " + p) != std::string::npos;
-      return true;
-    }
+    listening = text.find(ready) != std::string::npos;
+    if (listening) ipv6_ = text.find("Server listening on ::1 port " + p) != std::string::npos;
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // e.g. the port was taken meanwhile
-      pid_ = -1;
-      return false;
-    }
-    ::usleep(10000);
+    exited = !listening && ::waitpid(pid_, &status, WNOHANG) == pid_;  // e.g. the port was taken meanwhile
+    return listening || exited;
+  });
+  if (listening) return true;
+  if (exited) {
+    pid_ = -1;
+    return false;
   }
   throw std::runtime_error("sshd did not listen within a minute; its log:\n" + log());
 }

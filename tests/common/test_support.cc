@@ -17,6 +17,7 @@
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace bkptest {
 
@@ -252,24 +253,27 @@ std::vector<pid_t> child_processes(pid_t parent) {
   return children;
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds bound) {
+  const auto give_up = std::chrono::steady_clock::now() + bound;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // spaces the looks out; see the header
+  }
+  return true;
+}
+
 bool wait_until_no_process_mentions(const std::string& needle) {
-  for (int i = 0; i < 6000; ++i) {
-    bool found = false;
+  return eventually([&] {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator("/proc", ec)) {
       const std::string pid = e.path().filename().string();
       if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid())) continue;
       std::ifstream in(e.path() / "cmdline", std::ios::binary);
-      std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-      if (cmdline.find(needle) != std::string::npos) {
-        found = true;
-        break;
-      }
+      const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+      if (cmdline.find(needle) != std::string::npos) return false;
     }
-    if (!found) return true;
-    ::usleep(10000);
-  }
-  return false;
+    return true;
+  });
 }
 
 }  // namespace bkptest

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,8 +95,15 @@ class LoopFilesystem {
 // The pids of the processes whose parent is `parent` (from /proc).
 std::vector<pid_t> child_processes(pid_t parent);
 
-// Polls (every 10 ms) until no process but this one has `needle` in its command line, e.g.
-// until the rsync of a killed bkp has gone after its SIGTERM. False if that takes a minute.
+// Waits for something a test can observe (a file appears, a process is gone, a log line is
+// written): looks at `condition` every few milliseconds until it holds. The pause between
+// two looks only spaces them out; nothing depends on its length, so it cannot race. `bound`
+// only keeps a broken test from hanging until meson's timeout: false once it has passed.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds bound = std::chrono::minutes(1));
+
+// Waits until no process but this one has `needle` in its command line, e.g. until the
+// rsync of a killed bkp has gone after its SIGTERM. False if that takes a minute.
 bool wait_until_no_process_mentions(const std::string& needle);
 
 }  // namespace bkptest

@@ -117,14 +117,6 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
 
 std::uint64_t cache_drops() {
   std::istringstream vmstat(read_file("/proc/vmstat"));
@@ -206,17 +198,17 @@ bool Mount::wait_for_check() const {
 
 int Mount::wait_exit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return exit_status_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  do {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_status_ = bkptest::exit_status(status);
-      pid_ = -1;
-      return exit_status_;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  } while (std::chrono::steady_clock::now() < deadline);
-  return -1;
+  const bool exited = eventually(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        exit_status_ = bkptest::exit_status(status);
+        return true;
+      },
+      timeout);
+  if (!exited) return -1;
+  pid_ = -1;
+  return exit_status_;
 }
 
 }  // namespace bkpfstest

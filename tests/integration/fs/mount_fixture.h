@@ -58,8 +58,7 @@ std::vector<std::string> list_dir(const fs::path& dir);
 bool is_mounted(const fs::path& mountpoint);
 int count_fds(pid_t pid);
 long rss_kib(pid_t pid);
-// Polls `condition` every 50 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+using bkptest::eventually;  // test_support.h: waits for an observable condition
 
 // How often anyone dropped this machine's page cache or dentries and inodes (/proc/vmstat).
 std::uint64_t cache_drops();

@@ -315,15 +315,17 @@ TEST(FullCopy, AKilledFullRunLeavesOnlyWholeFiles) {
   }
   // Kill it once the copy has begun: some file has a name in the new snapshot.
   fs::path snapshot;
-  bool copying = false;
-  for (int i = 0; i < 60000 && !copying; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const bool copying = eventually([&] {
     std::error_code ec;
     for (const auto& s : fs::directory_iterator(dest / "0", ec))
       if (s.is_directory(ec))
         for (const auto& e : fs::recursive_directory_iterator(s.path() / "src", ec))
-          if (e.is_regular_file(ec)) copying = true, snapshot = s.path();
-  }
+          if (e.is_regular_file(ec)) {
+            snapshot = s.path();
+            return true;
+          }
+    return false;
+  });
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ASSERT_TRUE(copying) << "never saw a copied file";

@@ -334,7 +334,8 @@ TEST(Hardening, KillNineAtRandomMomentsNeverCostsACompleteSnapshot) {
       ::execl(b.c_str(), b.c_str(), "-q", round % 3 == 2 ? "-ci" : "-i", "-s", src.c_str(), "-d", dest.c_str(), nullptr);
       ::_exit(127);
     }
-    // Not a synchronisation: the moment of the kill is what is being varied.
+    // Not a synchronisation: the moment of the kill is what is being varied. It cannot race:
+    // whether a run has not begun, is halfway or is done, the checks below must hold.
     std::this_thread::sleep_for(std::chrono::microseconds(random() % 400000));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);

@@ -64,7 +64,7 @@ TEST_F(Jobs, ThreeJobsRunInParallelAndAHostThatIsDownFailsOnlyItsOwn) {
              "i=0\n"
              "while [ \"$(ls \"$dir\" | wc -l)\" -lt 3 ]; do\n"
              "  i=$((i + 1)); [ $i -gt 6000 ] && { echo \"barrier: the other jobs never started\" >&2; exit 255; }\n"
-             "  sleep 0.01\n"
+             "  sleep 0.01\n"  // spaces out the looks at $dir: nothing waits on its length
              "done\n"
              "exec \"$@\"\n",
              0755);
@@ -161,13 +161,13 @@ TEST_F(Jobs, StoppingTheRunStopsItsJobsAndStartsNoOther) {
   const pid_t pid = spawn({bkp_binary(), "run", "--jobs", jobs.string(), "--parallel", "1", "--json"}, {}, out_fd, err_fd);
   ::close(out_fd);
   ::close(err_fd);
-  bool copying = false;
-  for (int i = 0; i < 6000 && !copying; ++i) {
+  const bool copying = eventually([&] {
     std::error_code ec;
     if (fs::is_directory(tmp / "dest-slow/0", ec))
-      for (const auto& s : layout(tmp / "dest-slow").snapshots) copying |= fs::exists(tmp / "dest-slow/0" / s / "big/f100", ec);
-    if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+      for (const auto& s : layout(tmp / "dest-slow").snapshots)
+        if (fs::exists(tmp / "dest-slow/0" / s / "big/f100", ec)) return true;
+    return false;
+  });
   ASSERT_TRUE(copying) << read_file(tmp / "err");
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   EXPECT_EQ(wait_for(pid), 1);

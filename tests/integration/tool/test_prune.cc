@@ -229,8 +229,7 @@ TEST(PruneLock, APruneWhileABackupRunsExitsAtOnceNamingIt) {
     ::execl(b.c_str(), b.c_str(), "-q", "-i", "-s", src.c_str(), "-d", dest.c_str(), nullptr);
     ::_exit(127);
   }
-  for (int i = 0; i < 6000 && !fs::exists(tmp / "started"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(fs::exists(tmp / "started"));
+  ASSERT_TRUE(eventually([&] { return fs::exists(tmp / "started"); }));
   const auto r = run_bkp({"prune", "-d", dest.string(), "--keep-last", "1"});
   EXPECT_EQ(::waitpid(backup, nullptr, WNOHANG), 0) << "prune waited for the backup";
   EXPECT_EQ(r.status, 1);
@@ -260,7 +259,8 @@ TEST(PruneKill, KillNineAtRandomMomentsNeverShowsAHalfDeletedSnapshotAsComplete)
       ::execl(b.c_str(), b.c_str(), "prune", "-q", "-d", dest.c_str(), "--keep-last", "2", nullptr);
       ::_exit(127);
     }
-    // Not a synchronisation: the moment of the kill is what is being varied.
+    // Not a synchronisation: the moment of the kill is what is being varied. It cannot race:
+    // whether a prune has not begun, is halfway or is done, the checks below must hold.
     std::this_thread::sleep_for(std::chrono::microseconds(random() % 60000));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);

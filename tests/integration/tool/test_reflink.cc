@@ -131,14 +131,13 @@ TEST_P(Reflink, KilledRunLeavesOlderSnapshotsIntact) {
     ::_exit(127);
   }
   // Kill it in the middle, once rsync is writing the changed file into the new snapshot.
-  bool copying = false;
-  for (int i = 0; i < 6000 && !copying; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool copying = eventually([&] {
     std::error_code ec;
     for (const auto& snap : fs::directory_iterator(dest / "0", ec))
       for (const auto& e : fs::directory_iterator(snap.path() / "src", ec))
-        if (e.path().filename().string().starts_with(".vm.img.") && e.file_size(ec) > 0) copying = true;
-  }
+        if (e.path().filename().string().starts_with(".vm.img.") && e.file_size(ec) > 0) return true;
+    return false;
+  });
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ASSERT_TRUE(copying) << "never saw rsync copying the changed file";

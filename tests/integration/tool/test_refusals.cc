@@ -139,9 +139,7 @@ TEST_F(Refusals, SecondRunWhileTheLockIsHeldNamesTheHolder) {
     ::_exit(127);
   }
   // Wait until the first run is inside rsync, holding the lock.
-  for (int i = 0; i < 6000 && !fs::exists(tmp / "rsync-started"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(fs::exists(tmp / "rsync-started"));
+  ASSERT_TRUE(eventually([&] { return fs::exists(tmp / "rsync-started"); }));
   const std::string holder = std::to_string(first);
   const std::string during = destination_state(dest);
   const auto r = run_bkp({"-i", "-s", src.string(), "-d", dest.string()});

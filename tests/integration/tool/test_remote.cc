@@ -20,15 +20,6 @@ using namespace bkptest;
 
 namespace {
 
-// Polls every 10 ms until `condition` holds; false if that takes a minute.
-bool eventually(const std::function<bool()>& condition) {
-  for (int i = 0; i < 6000; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 int error_lines(const std::string& err) {
   int n = 0;
   for (size_t at = err.find("bkp: error: "); at != std::string::npos; at = err.find("bkp: error: ", at + 1)) ++n;

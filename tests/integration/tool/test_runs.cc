@@ -140,15 +140,14 @@ TEST_F(Runs, KilledRunIsPartialThenReusedNeverUsedAsBase) {
     ::execl(b.c_str(), b.c_str(), "-q", "-i", "-s", src.c_str(), "-d", dest.c_str(), nullptr);
     ::_exit(127);
   }
-  bool copying = false;
-  for (int i = 0; i < 2000 && !copying; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool copying = eventually([&] {
     for (const auto& s : layout(dest).snapshots) {
       std::error_code ec;
       for (const auto& e : fs::directory_iterator(dest / "0" / s / "src", ec))
-        if (e.path().filename().string().rfind(".big.bin.", 0) == 0 && e.file_size(ec) > 0) copying = true;
+        if (e.path().filename().string().rfind(".big.bin.", 0) == 0 && e.file_size(ec) > 0) return true;
     }
-  }
+    return false;
+  });
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ASSERT_TRUE(copying) << "never saw rsync copying the big file";

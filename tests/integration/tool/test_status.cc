@@ -186,8 +186,7 @@ TEST_F(Status, ARunInProgressIsHealthyAndAKilledOneIsNot) {
     ::_exit(127);
   }
   ::setpgid(pid, pid);
-  for (int i = 0; i < 12000 && !fs::exists(started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const bool inside_rsync = fs::exists(started);
+  const bool inside_rsync = eventually([&] { return fs::exists(started); });
   const auto going = status({"--max-age", "36h"});
   const json j = status_json();
   ::kill(-pid, SIGKILL);
